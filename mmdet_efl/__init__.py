@@ -1,0 +1,10 @@
+"""mmdet-efl: Equalized Focal Loss and its family for MMDetection 3.x.
+
+Importing the package registers its losses, heads, hooks and metrics in
+mmdet's registries, installs the safe checkpoint loader and lets the lvis-api
+run on numpy 2.
+"""
+from . import datasets, engine, evaluation, models  # noqa: F401
+from .version import __version__
+
+__all__ = ['__version__']

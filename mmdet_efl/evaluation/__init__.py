@@ -1,0 +1,5 @@
+from .lvis_numpy2 import patch_lvis_for_numpy2
+
+patch_lvis_for_numpy2()
+
+__all__ = ['patch_lvis_for_numpy2']

@@ -1,0 +1,256 @@
+"""Shared machinery of the losses whose modulation follows gradient statistics.
+
+EFL (EFL eq. 3), EQFL (EFL appendix A) and EQLv2&Focal (EFL Table 1) all
+steer each category by the accumulated gradient ratio
+
+    G_j = pos_grad[j] / (neg_grad[j] + 1e-10)
+
+of that category's positive to negative samples. This module holds the state
+(``pos_grad``/``neg_grad`` buffers, so it lives in ``state_dict()`` and every
+checkpoint), validates the inputs mmdet heads pass, and runs the fused kernel
+inside an ``autograd.Function`` whose backward both returns the exact
+gradient and records its per-category statistics. Statistics therefore only
+count when a loss term is back-propagated: forward-only calls (PAA candidate
+scoring, evaluation, ``torch.no_grad``) leave them untouched.
+
+Accumulation is two-stage. Backward adds to *pending* iteration sums. They are
+folded into the running sums by :class:`GradientCollectorHook` after each
+training iteration, with one all-reduce across ranks so that every rank
+holds identical state. In a single process the loss also folds them by
+itself before its next forward and before ``state_dict()``, so it works in
+a plain training loop without the hook. Under DDP without the hook it
+raises instead of letting the ranks drift apart.
+"""
+import warnings
+from typing import Dict, Optional, Tuple, Union
+
+import torch
+from mmengine.dist import get_world_size
+from torch import Tensor, nn
+
+from .modulated_focal import FocalTerms, modulated_focal_loss
+from .utils import (check_finite, check_labels, check_pred, check_target,
+                    normalise_weight, reduction_denominator)
+
+_EPS = 1e-10
+
+
+class _ModulatedFocalFunction(torch.autograd.Function):
+    """Loss forward with a precomputed closed-form gradient for backward."""
+
+    @staticmethod
+    def forward(ctx, pred: Tensor, owner: 'CategoryAdaptiveLoss',
+                kwargs: dict) -> Tensor:
+        loss, grad, stats = modulated_focal_loss(pred, need_grad=True,
+                                                 **kwargs)
+        ctx.save_for_backward(grad)
+        ctx.owner = owner
+        ctx.stats = stats
+        return loss.to(pred.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        grad, = ctx.saved_tensors
+        if ctx.stats is not None:
+            ctx.owner._add_pending(*ctx.stats, grad_output)
+        if grad_output.dim() == 0:
+            grad_in = grad * grad_output
+        else:
+            grad_in = grad * grad_output.to(grad.dtype)
+        return grad_in, None, None
+
+
+class CategoryAdaptiveLoss(nn.Module):
+    """Base class of the gradient-guided sigmoid losses.
+
+    Subclasses define :meth:`focal_terms` (the per-category factors from the
+    current gradient ratio) and may override :attr:`initial_ratio` and
+    :attr:`clamp_ratio`.
+
+    Args:
+        num_classes: number of foreground categories ``C``; predictions must
+            have exactly ``C`` columns (sigmoid classifiers, no background
+            column).
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``, as in mmdet.
+        loss_weight: multiplies the loss (and so its gradient statistics).
+        use_sigmoid: must be True; mmdet heads read it to size their
+            classifier to ``C`` outputs.
+    """
+
+    #: gradient ratio of a category before any statistics were collected.
+    initial_ratio: float = 1.0
+    #: whether ``G_j`` is clamped to ``[0, 1]`` (EFL eq. 3) or left free.
+    clamp_ratio: bool = True
+    #: reduce per sample first, like mmdet's ``QualityFocalLoss``: the
+    #: ``'none'`` reduction gives ``[N]`` and ``'mean'`` without
+    #: ``avg_factor`` averages over samples rather than elements.
+    per_sample: bool = False
+
+    def __init__(self,
+                 num_classes: int,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 use_sigmoid: bool = True) -> None:
+        super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f'{type(self).__name__}: num_classes must be a '
+                             f'positive int, got {num_classes!r}')
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(f'{type(self).__name__}: reduction must be '
+                             f"'none', 'mean' or 'sum', got {reduction!r}")
+        if not use_sigmoid:
+            raise ValueError(f'{type(self).__name__} is a sigmoid loss; '
+                             'use_sigmoid=False is not supported')
+        self.num_classes = num_classes
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+        self.use_sigmoid = True
+        # float64: these are sums over the whole of training, without decay.
+        self.register_buffer('pos_grad',
+                             torch.zeros(num_classes, dtype=torch.float64))
+        self.register_buffer('neg_grad',
+                             torch.zeros(num_classes, dtype=torch.float64))
+        self.register_buffer('_pending_pos', torch.zeros_like(self.pos_grad),
+                             persistent=False)
+        self.register_buffer('_pending_neg', torch.zeros_like(self.neg_grad),
+                             persistent=False)
+        self._has_pending = False
+        self._warned_non_finite = False
+
+    # ------------------------------------------------------------------
+    # state
+    def gradient_ratio(self) -> Tensor:
+        """``G_j`` per category (EFL eq. 3); ``initial_ratio`` until a
+        category has received any gradient."""
+        ratio = self.pos_grad / (self.neg_grad + _EPS)
+        if self.clamp_ratio:
+            ratio = ratio.clamp(0.0, 1.0)
+        untouched = (self.pos_grad == 0) & (self.neg_grad == 0)
+        return torch.where(untouched, torch.full_like(ratio,
+                                                      self.initial_ratio),
+                           ratio)
+
+    def focal_terms(self) -> FocalTerms:
+        """The per-category factors of the kernel for the current state."""
+        raise NotImplementedError
+
+    def category_values(self) -> Dict[str, Tensor]:
+        """Per-category quantities worth logging, e.g. ``{'grad_ratio': G}``."""
+        return {'grad_ratio': self.gradient_ratio()}
+
+    def pending_statistics(self) -> Tensor:
+        """This iteration's not yet folded sums, ``[2 * C]`` (pos, neg)."""
+        return torch.cat([self._pending_pos, self._pending_neg])
+
+    def fold_statistics(self, reduced: Optional[Tensor] = None) -> bool:
+        """Adds the iteration sums to the running sums and clears them.
+
+        Args:
+            reduced: the iteration sums to add, ``[2 * C]``, typically the
+                all-reduced :meth:`pending_statistics`; defaults to this
+                rank's own.
+
+        Returns:
+            False if the sums were non-finite and therefore skipped (with a
+            warning on the first occurrence), True otherwise.
+        """
+        sums = self.pending_statistics() if reduced is None else reduced
+        ok = bool(torch.isfinite(sums).all())
+        if ok:
+            self.pos_grad += sums[:self.num_classes].to(self.pos_grad)
+            self.neg_grad += sums[self.num_classes:].to(self.neg_grad)
+        elif not self._warned_non_finite:
+            self._warned_non_finite = True
+            warnings.warn(
+                f'{type(self).__name__}: non-finite gradients in this '
+                'iteration; its gradient statistics are skipped (warned '
+                'once).', RuntimeWarning, stacklevel=2)
+        self._pending_pos.zero_()
+        self._pending_neg.zero_()
+        self._has_pending = False
+        return ok
+
+    def _add_pending(self, pos: Tensor, neg: Tensor,
+                     grad_output: Tensor) -> None:
+        # A non-finite upstream gradient (e.g. an AMP overflow step) poisons
+        # the iteration's sums so that fold_statistics skips them whole.
+        poison = torch.where(torch.isfinite(grad_output).all(), 0.0,
+                             float('nan')).to(self._pending_pos)
+        self._pending_pos += pos.to(self._pending_pos) + poison
+        self._pending_neg += neg.to(self._pending_neg) + poison
+        self._has_pending = True
+
+    def _fold_if_single_process(self) -> None:
+        if not self._has_pending:
+            return
+        if get_world_size() > 1:
+            raise RuntimeError(
+                f'{type(self).__name__} is trained with {get_world_size()} '
+                'processes but its gradient statistics were never '
+                'synchronised, so the ranks would drift apart. Add '
+                "custom_hooks=[dict(type='GradientCollectorHook')] to the "
+                'config (it all-reduces them after every iteration).')
+        self.fold_statistics()
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        if self._has_pending and get_world_size() == 1:
+            self.fold_statistics()
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+
+    # ------------------------------------------------------------------
+    # forward
+    def _run(self,
+             pred: Tensor,
+             labels: Optional[Tensor] = None,
+             scores: Optional[Tensor] = None,
+             target: Optional[Tensor] = None,
+             weight: Optional[Tensor] = None,
+             avg_factor: Optional[Union[int, float, Tensor]] = None,
+             reduction_override: Optional[str] = None) -> Tensor:
+        """Validates inputs, applies reduction as mmdet's
+        ``weight_reduce_loss`` does, and runs the kernel."""
+        name = type(self).__name__
+        check_pred(name, pred, self.num_classes)
+        reduction = reduction_override or self.reduction
+        numel = pred.shape[0] if self.per_sample else pred.numel()
+        denom = reduction_denominator(name, reduction, numel, avg_factor)
+        if labels is not None:
+            labels = check_labels(name, labels, pred.shape[0],
+                                  self.num_classes)
+        else:
+            check_target(name, target, pred)
+        weight = normalise_weight(name, weight, pred)
+
+        self._fold_if_single_process()
+        kwargs = dict(terms=self.focal_terms(), labels=labels, scores=scores,
+                      target=target, weight=weight,
+                      scale=self.loss_weight / denom,
+                      reduce=reduction != 'none')
+        if torch.is_grad_enabled() and pred.requires_grad:
+            loss = _ModulatedFocalFunction.apply(pred, self, kwargs)
+        else:
+            loss, _, _ = modulated_focal_loss(pred, need_grad=False, **kwargs)
+            loss = loss.to(pred.dtype)
+        check_finite(name, loss, pred, weight)
+        if self.per_sample and reduction == 'none':
+            loss = loss.sum(dim=1)
+        return loss
+
+    def extra_repr(self) -> str:
+        return (f'num_classes={self.num_classes}, '
+                f'reduction={self.reduction!r}, '
+                f'loss_weight={self.loss_weight}')
+
+
+def split_target(target: Union[Tensor, Tuple[Tensor, Tensor]]) -> dict:
+    """Maps what mmdet heads pass as target to kernel arguments.
+
+    ``[N]`` integer labels, a ``(labels, scores)`` pair as mmdet's
+    ``QualityFocalLoss`` takes, or a dense ``[N, C]`` target.
+    """
+    if isinstance(target, (tuple, list)):
+        labels, scores = target
+        return dict(labels=labels, scores=scores)
+    if target.dim() == 2:
+        return dict(target=target)
+    return dict(labels=target)

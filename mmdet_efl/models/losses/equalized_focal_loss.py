@@ -1,0 +1,102 @@
+"""Equalized Focal Loss (EFL, Li et al., CVPR 2022, eq. 2-4)."""
+from typing import Dict, Optional, Union
+
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .category_adaptive_loss import CategoryAdaptiveLoss, split_target
+from .modulated_focal import FocalTerms
+
+
+@MODELS.register_module()
+class EqualizedFocalLoss(CategoryAdaptiveLoss):
+    """Focal loss with a category-relevant focusing and weighting factor.
+
+    For category ``j`` (EFL eq. 3-4)::
+
+        gamma_j = gamma_b + s * (1 - G_j)
+        EFL     = -alpha_t * (gamma_j / gamma_b) * (1 - p_t)**gamma_j * log p_t
+
+    where ``G_j`` is the accumulated gradient ratio of positives to negatives
+    (clamped to ``[0, 1]``, 1 before any statistics), so rare categories get
+    a larger focusing factor and a larger loss weight. With ``s = 0``, and at
+    the first iteration for any ``s``, EFL equals focal loss exactly.
+
+    Args:
+        num_classes: number of foreground categories ``C``.
+        gamma: the base focusing factor ``gamma_b`` (2.0, as focal loss).
+        scale_factor: ``s``, the upper limit of the variable part (8.0 on
+            LVIS, EFL Table 4; 4.0 for YOLOX, Table 8).
+        alpha: the balance factor ``alpha_t`` (0.25).
+        use_focusing_factor: use ``gamma_j``; if False every category is
+            focused with ``gamma_b`` (EFL Table 3, "WF" only).
+        use_weighting_factor: multiply by ``gamma_j / gamma_b``; if False
+            the weight is 1 (EFL Table 3, "FF" only).
+        reduction, loss_weight, use_sigmoid: as in mmdet's ``FocalLoss``.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 gamma: float = 2.0,
+                 scale_factor: float = 8.0,
+                 alpha: Optional[float] = 0.25,
+                 use_focusing_factor: bool = True,
+                 use_weighting_factor: bool = True,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0,
+                 use_sigmoid: bool = True) -> None:
+        super().__init__(num_classes, reduction, loss_weight, use_sigmoid)
+        if gamma <= 0:
+            raise ValueError(f'EqualizedFocalLoss: gamma (gamma_b) must be > 0 '
+                             f'for the weighting factor gamma_j / gamma_b, '
+                             f'got {gamma}')
+        if scale_factor < 0:
+            raise ValueError('EqualizedFocalLoss: scale_factor must be >= 0, '
+                             f'got {scale_factor}')
+        self.gamma = float(gamma)
+        self.scale_factor = float(scale_factor)
+        self.alpha = alpha
+        self.use_focusing_factor = use_focusing_factor
+        self.use_weighting_factor = use_weighting_factor
+
+    def focusing_factor(self) -> Tensor:
+        """``gamma_j = gamma_b + s (1 - G_j)`` per category (EFL eq. 3)."""
+        return self.gamma + self.scale_factor * (1 - self.gradient_ratio())
+
+    def focal_terms(self) -> FocalTerms:
+        gamma_j = self.focusing_factor()
+        weight = gamma_j / self.gamma if self.use_weighting_factor else None
+        gamma = gamma_j if self.use_focusing_factor else gamma_j.new_tensor(
+            self.gamma)
+        return FocalTerms(gamma=gamma, w_pos=weight, w_neg=weight,
+                          alpha=self.alpha)
+
+    def category_values(self) -> Dict[str, Tensor]:
+        gamma_j = self.focusing_factor()
+        return {'gamma': gamma_j, 'grad_ratio': self.gradient_ratio()}
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[int, float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Args:
+            pred: logits ``[N, C]``.
+            target: labels ``[N]`` (background ``== C``) or a one-hot/soft
+                ``[N, C]`` target.
+            weight: per-sample ``[N]`` or per-element ``[N, C]`` weights;
+                zero-weight samples contribute neither loss nor statistics.
+            avg_factor: normaliser of the ``'mean'`` reduction (mmdet passes
+                the number of positives).
+            reduction_override: overrides ``reduction`` for this call.
+        """
+        return self._run(pred, weight=weight, avg_factor=avg_factor,
+                         reduction_override=reduction_override,
+                         **split_target(target))
+
+    def extra_repr(self) -> str:
+        return (super().extra_repr() + f', gamma={self.gamma}, '
+                f'scale_factor={self.scale_factor}, alpha={self.alpha}, '
+                f'use_focusing_factor={self.use_focusing_factor}, '
+                f'use_weighting_factor={self.use_weighting_factor}')

@@ -1,0 +1,184 @@
+"""The one fused kernel behind every sigmoid focal-type loss of this package.
+
+All of EFL (EFL eq. 4), EQFL (EFL appendix A eq. 5), EQLv2&Focal (EFL
+Table 1, derivative eq. 7) and plain FL (RetinaNet eq. 5) are instances of
+
+    L_ij = a_ij * W_ij * |y_ij - p_ij| ** gamma_j * BCE(x_ij, y_ij)
+
+with ``p = sigmoid(x)``, ``a_ij = alpha * y + (1 - alpha) * (1 - y)`` (or 1),
+``W_ij = y * w_pos_j + (1 - y) * w_neg_j`` and a per-category focusing factor
+``gamma_j``. For binary targets ``|y - p| = 1 - p_t`` and
+``BCE = -log p_t``, which is the familiar focal form; for soft targets it is
+the quality-focal form of mmdet's ``QualityFocalLoss``.
+
+The derivative is closed-form (for binary targets it is EFL eq. 6):
+
+    dL/dx = a W |d|^g [ (p - y) + g * sign(p - y) * p (1 - p) * BCE / |d| ]
+
+Computing loss and gradient together in row chunks keeps every temporary in
+cache and stores only the gradient for backward, instead of one full-size
+intermediate per autograd op. The same pass yields the per-category gradient
+statistics that the category-adaptive losses accumulate.
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+# Elements per chunk: a handful of fp32 temporaries of this size stay in L2.
+_CHUNK_ELEMENTS = 1 << 15
+# Smallest |y - p| used as a divisor; p (1 - p) <= 1/4 keeps the quotient
+# finite in fp32.
+_TINY = 1e-30
+
+
+@dataclass
+class FocalTerms:
+    """Per-category factors of the generalised focal loss.
+
+    Attributes:
+        gamma: focusing factor, a scalar or one value per category ``[C]``.
+        w_pos: weight of positive entries per category ``[C]``, or None (1).
+        w_neg: weight of negative entries per category ``[C]``, or None (1).
+        alpha: the alpha-balancing factor ``a_t`` (RetinaNet eq. 3), or None.
+    """
+    gamma: Tensor
+    w_pos: Optional[Tensor] = None
+    w_neg: Optional[Tensor] = None
+    alpha: Optional[float] = None
+
+
+def _chunk_target(labels: Optional[Tensor], scores: Optional[Tensor],
+                  dense: Optional[Tensor], rows: slice, num_classes: int,
+                  dtype: torch.dtype) -> Tuple[Tensor, Optional[Tensor]]:
+    """Builds the ``[n, C]`` float target of one row chunk.
+
+    Returns the target and, for label inputs, a ``[n]`` index of the
+    positive column (``-1`` for background) used for the statistics.
+    """
+    if dense is not None:
+        return dense[rows].to(dtype), None
+    lab = labels[rows]
+    fg = lab < num_classes
+    target = torch.zeros(lab.numel(), num_classes, dtype=dtype,
+                         device=lab.device)
+    value = scores[rows].to(dtype) if scores is not None else \
+        torch.ones(lab.numel(), dtype=dtype, device=lab.device)
+    rows_fg = fg.nonzero(as_tuple=True)[0]
+    target[rows_fg, lab[rows_fg]] = value[rows_fg]
+    return target, torch.where(fg, lab, -1)
+
+
+def _chunk_loss_and_grad(x: Tensor, y: Tensor, terms: FocalTerms,
+                         weight: Optional[Tensor],
+                         need_grad: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    """Element-wise loss and its closed-form derivative for one chunk."""
+    e = torch.exp(-x.abs())
+    sig_abs = 1.0 / (1.0 + e)  # sigmoid(|x|)
+    sig_neg_abs = e * sig_abs  # sigmoid(-|x|), exact for large |x|
+    nonneg = x >= 0
+    p = torch.where(nonneg, sig_abs, sig_neg_abs)
+    q = torch.where(nonneg, sig_neg_abs, sig_abs)  # 1 - p without cancelling
+    # y - p written so that it is exact for y in {0, 1}: y q - (1 - y) p.
+    y_minus_p = y * q - (1.0 - y) * p
+    dist = y_minus_p.abs()
+    # BCE(x, y) = softplus(x) - x y, stable for any x.
+    bce = x.clamp(min=0) - x * y + torch.log1p(e)
+    gamma = terms.gamma
+    modulator = dist.pow(gamma)
+
+    coef = None
+    if terms.alpha is not None:
+        coef = (1.0 - terms.alpha) + (2.0 * terms.alpha - 1.0) * y
+    if terms.w_pos is not None or terms.w_neg is not None:
+        w_pos = terms.w_pos if terms.w_pos is not None else 1.0
+        w_neg = terms.w_neg if terms.w_neg is not None else 1.0
+        w = w_neg + (w_pos - w_neg) * y
+        coef = w if coef is None else coef * w
+    if weight is not None:
+        coef = weight if coef is None else coef * weight
+    scaled = modulator if coef is None else modulator * coef
+
+    loss = scaled * bce
+    if not need_grad:
+        return loss, None
+    ratio = (p * q).div_(dist.clamp(min=_TINY)).mul_(bce).mul_(gamma)
+    # d/dx = scaled * [(p - y) + sign(p - y) * gamma p q BCE / |y - p|]
+    grad = scaled * (ratio.mul_(torch.sign(y_minus_p)).add_(y_minus_p)).neg_()
+    return loss, grad
+
+
+def modulated_focal_loss(
+        pred: Tensor,
+        terms: FocalTerms,
+        labels: Optional[Tensor] = None,
+        scores: Optional[Tensor] = None,
+        target: Optional[Tensor] = None,
+        weight: Optional[Tensor] = None,
+        scale: float = 1.0,
+        reduce: bool = True,
+        need_grad: bool = True,
+        stats: bool = True
+) -> Tuple[Tensor, Optional[Tensor], Optional[Tuple[Tensor, Tensor]]]:
+    """Loss, gradient and per-category gradient statistics in one pass.
+
+    Exactly one of ``labels`` (``[N]``, background ``== C``, optional quality
+    ``scores``) and ``target`` (dense ``[N, C]``) is given. ``weight`` is
+    ``[N, 1]`` or ``[N, C]``. ``scale`` multiplies loss and gradient (loss
+    weight over normaliser).
+
+    Returns:
+        ``(loss, grad, (pos_sum, neg_sum))``: the loss summed over all
+        elements (``reduce``) or element-wise ``[N, C]``; ``d loss / d pred``
+        (``[N, C]``, ``None`` unless ``need_grad``); and the sums of
+        ``|grad|`` over positive and negative entries per category (``None``
+        unless ``need_grad`` and ``stats``). Computed in float32 (float64
+        for float64 input); the gradient has ``pred``'s dtype.
+    """
+    num_rows, num_classes = pred.shape
+    dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
+    device = pred.device
+    cast: Callable[[Optional[Tensor]], Optional[Tensor]] = \
+        lambda t: None if t is None else t.to(device=device, dtype=dtype)
+    terms = FocalTerms(gamma=cast(torch.as_tensor(terms.gamma)),
+                       w_pos=cast(terms.w_pos), w_neg=cast(terms.w_neg),
+                       alpha=terms.alpha)
+    if weight is not None:
+        weight = weight.to(dtype)
+
+    loss_out = torch.zeros((), dtype=dtype, device=device) if reduce else \
+        torch.empty(num_rows, num_classes, dtype=dtype, device=device)
+    grad_out = torch.empty_like(pred) if need_grad else None
+    want_stats = need_grad and stats
+    pos_sum = torch.zeros(num_classes, dtype=dtype, device=device) \
+        if want_stats else None
+    abs_sum = torch.zeros_like(pos_sum) if want_stats else None
+
+    step = max(1, _CHUNK_ELEMENTS // max(num_classes, 1))
+    for start in range(0, num_rows, step):
+        rows = slice(start, min(start + step, num_rows))
+        x = pred[rows].to(dtype)
+        y, pos_col = _chunk_target(labels, scores, target, rows, num_classes,
+                                   dtype)
+        w = None if weight is None else weight[rows]
+        loss, grad = _chunk_loss_and_grad(x, y, terms, w, need_grad)
+        if reduce:
+            loss_out += loss.sum()
+        else:
+            loss_out[rows] = loss
+        if not need_grad:
+            continue
+        grad.mul_(scale)
+        grad_out[rows] = grad
+        if want_stats:
+            grad_abs = grad.abs_()
+            abs_sum += grad_abs.sum(0)
+            if pos_col is None:
+                pos_sum += (grad_abs * (y > 0)).sum(0)
+            else:
+                fg = (pos_col >= 0).nonzero(as_tuple=True)[0]
+                pos_sum.index_add_(0, pos_col[fg], grad_abs[fg, pos_col[fg]])
+    loss_out = loss_out * scale
+    statistics = (pos_sum, abs_sum - pos_sum) if want_stats else None
+    return loss_out, grad_out, statistics
