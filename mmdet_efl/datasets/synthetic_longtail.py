@@ -4,10 +4,10 @@ Nobody can download LVIS on a CPU-only machine without internet, yet the
 papers' claim (EFL helps rare categories, EFL Table 2) should be testable
 before renting GPUs. This generator draws images of simple shapes whose
 category is a visual property a small CNN can learn: the pair (shape, colour).
-Category frequencies follow a Zipf-like (Zipf-Mandelbrot) law so that, by LVIS's own
-definition (rare: 1-10 training images, common: 11-100, frequent: > 100),
-all three groups are populated. The files are what mmdet's ``LVISV1Dataset``
-and the official lvis-api read, with ``frequency``, ``image_count``,
+Category frequencies follow a Zipf-like (Zipf-Mandelbrot) law so that, by
+LVIS's own definition (rare: 1-10 training images, common: 11-100, frequent:
+> 100), all three groups are populated. The files are what mmdet's
+``LVISV1Dataset`` and the official lvis-api read, with ``frequency``, ``image_count``,
 ``instance_count``, ``neg_category_ids`` and ``not_exhaustive_category_ids``
 filled in. Everything is deterministic from the seed.
 
@@ -18,7 +18,7 @@ Table 9).
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -307,4 +307,3 @@ def dataset_summary(ann_file: str) -> Dict[str, int]:
         counts[cat.get('frequency', frequency_group(cat['image_count']))] += 1
     return {'rare': counts['r'], 'common': counts['c'],
             'frequent': counts['f'], 'total': len(cats)}
-

@@ -135,7 +135,7 @@ class CategoryAdaptiveLoss(nn.Module):
         raise NotImplementedError
 
     def category_values(self) -> Dict[str, Tensor]:
-        """Per-category quantities worth logging, e.g. ``{'grad_ratio': G}``."""
+        """Per-category quantities worth logging (``{'grad_ratio': G}``)."""
         return {'grad_ratio': self.gradient_ratio()}
 
     def pending_statistics(self) -> Tensor:
@@ -199,6 +199,27 @@ class CategoryAdaptiveLoss(nn.Module):
 
     # ------------------------------------------------------------------
     # forward
+    def forward(self,
+                pred: Tensor,
+                target: Union[Tensor, Tuple[Tensor, Tensor]],
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[int, float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Args:
+            pred: logits ``[N, C]``.
+            target: labels ``[N]`` (background ``== C``), a
+                ``(labels, quality_scores)`` pair, or a one-hot/soft
+                ``[N, C]`` target.
+            weight: per-sample ``[N]`` or per-element ``[N, C]`` weights;
+                zero-weight samples contribute neither loss nor statistics.
+            avg_factor: normaliser of the ``'mean'`` reduction (mmdet passes
+                the number of positives).
+            reduction_override: overrides ``reduction`` for this call.
+        """
+        return self._run(pred, weight=weight, avg_factor=avg_factor,
+                         reduction_override=reduction_override,
+                         **split_target(target))
+
     def _run(self,
              pred: Tensor,
              labels: Optional[Tensor] = None,

@@ -3,13 +3,13 @@
 The one-stage baseline of EFL Table 1 (derivative EFL eq. 7), built from
 EQLv2 (Tan et al., CVPR 2021) and focal loss (RetinaNet eq. 5).
 """
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .category_adaptive_loss import CategoryAdaptiveLoss, split_target
+from .category_adaptive_loss import CategoryAdaptiveLoss
 from .modulated_focal import FocalTerms
 
 
@@ -66,14 +66,3 @@ class EQLv2FocalLoss(CategoryAdaptiveLoss):
 
     def category_values(self) -> Dict[str, Tensor]:
         return dict(self.eqlv2_weights(), grad_ratio=self.gradient_ratio())
-
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[int, float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Same arguments as :class:`EqualizedFocalLoss`."""
-        return self._run(pred, weight=weight, avg_factor=avg_factor,
-                         reduction_override=reduction_override,
-                         **split_target(target))

@@ -1,10 +1,10 @@
 """Equalized Focal Loss (EFL, Li et al., CVPR 2022, eq. 2-4)."""
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .category_adaptive_loss import CategoryAdaptiveLoss, split_target
+from .category_adaptive_loss import CategoryAdaptiveLoss
 from .modulated_focal import FocalTerms
 
 
@@ -47,9 +47,9 @@ class EqualizedFocalLoss(CategoryAdaptiveLoss):
                  use_sigmoid: bool = True) -> None:
         super().__init__(num_classes, reduction, loss_weight, use_sigmoid)
         if gamma <= 0:
-            raise ValueError(f'EqualizedFocalLoss: gamma (gamma_b) must be > 0 '
-                             f'for the weighting factor gamma_j / gamma_b, '
-                             f'got {gamma}')
+            raise ValueError('EqualizedFocalLoss: gamma (gamma_b) must be '
+                             '> 0 for the weighting factor gamma_j / '
+                             f'gamma_b, got {gamma}')
         if scale_factor < 0:
             raise ValueError('EqualizedFocalLoss: scale_factor must be >= 0, '
                              f'got {scale_factor}')
@@ -74,26 +74,6 @@ class EqualizedFocalLoss(CategoryAdaptiveLoss):
     def category_values(self) -> Dict[str, Tensor]:
         gamma_j = self.focusing_factor()
         return {'gamma': gamma_j, 'grad_ratio': self.gradient_ratio()}
-
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[int, float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Args:
-            pred: logits ``[N, C]``.
-            target: labels ``[N]`` (background ``== C``) or a one-hot/soft
-                ``[N, C]`` target.
-            weight: per-sample ``[N]`` or per-element ``[N, C]`` weights;
-                zero-weight samples contribute neither loss nor statistics.
-            avg_factor: normaliser of the ``'mean'`` reduction (mmdet passes
-                the number of positives).
-            reduction_override: overrides ``reduction`` for this call.
-        """
-        return self._run(pred, weight=weight, avg_factor=avg_factor,
-                         reduction_override=reduction_override,
-                         **split_target(target))
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', gamma={self.gamma}, '

@@ -1,7 +1,6 @@
 """FL*, the alternative focal loss of RetinaNet appendix A (eq. 6-8)."""
 from typing import Optional, Union
 
-import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor, nn
