@@ -163,24 +163,26 @@ def category_image_counts(spec: SyntheticSpec) -> np.ndarray:
 
 def _assign(rng: np.random.Generator, counts: np.ndarray, num_images: int,
             max_objects: int) -> List[List[int]]:
-    """Puts category ``k`` into ``counts[k]`` distinct images, rarest
-    first so that they always find room."""
+    """Puts category ``k`` into ``counts[k]`` distinct images, rarest first,
+    each time into the least-loaded images (ties broken at random), so
+    that loads stay even and every count fits."""
     per_image: List[List[int]] = [[] for _ in range(num_images)]
     for cat in np.argsort(counts, kind='stable'):
-        free = [i for i in range(num_images)
-                if len(per_image[i]) < max_objects]
-        if len(free) < counts[cat]:
+        load = np.array([len(cats) for cats in per_image])
+        order = np.lexsort((rng.random(num_images), load))
+        chosen = order[:int(counts[cat])]
+        if len(chosen) < counts[cat] or load[chosen].max() >= max_objects:
             raise ValueError(f'{num_images} images of at most {max_objects} '
                              'objects cannot hold the requested counts')
-        for i in rng.choice(free, size=int(counts[cat]), replace=False):
+        for i in chosen:
             per_image[i].append(int(cat))
     return per_image
 
 
 def _render_split(rng: np.random.Generator, spec: SyntheticSpec,
                   per_image: List[List[int]], split: str, out_dir: Path,
-                  first_image_id: int, first_ann_id: int
-                  ) -> Tuple[list, list]:
+                  first_image_id: int, first_ann_id: int,
+                  render: bool = True) -> Tuple[list, list]:
     names = category_names(spec.num_classes)
     images, anns = [], []
     ann_id = first_ann_id
@@ -210,7 +212,8 @@ def _render_split(rng: np.random.Generator, spec: SyntheticSpec,
                     iscrowd=0))
             ann_id += 1
         file_name = f'{split}/{img_id:06d}.png'
-        cv2.imwrite(str(out_dir / file_name), img)
+        if render:
+            cv2.imwrite(str(out_dir / file_name), img)
         images.append(
             dict(
                 id=img_id,
@@ -261,8 +264,12 @@ def _lvis_image_fields(images: list, anns: list, rng: np.random.Generator,
         img['not_exhaustive_category_ids'] = []
 
 
-def generate_dataset(out_dir: str, spec: SyntheticSpec) -> Dict[str, str]:
+def generate_dataset(out_dir: str, spec: SyntheticSpec,
+                     render: bool = True) -> Dict[str, str]:
     """Writes images and ``annotations/{train,val}.json`` under ``out_dir``.
+
+    ``render=False`` writes the annotations only (for evaluation
+    benchmarks); the boxes are the same.
 
     Returns the paths of the two annotation files.
     """
@@ -274,10 +281,10 @@ def generate_dataset(out_dir: str, spec: SyntheticSpec) -> Dict[str, str]:
         min(spec.min_val_images, spec.num_val))
     train_images, train_anns = _render_split(
         rng, spec, _assign(rng, counts, spec.num_train, spec.max_objects),
-        'train', out, 1, 1)
+        'train', out, 1, 1, render)
     val_images, val_anns = _render_split(
         rng, spec, _assign(rng, val_counts, spec.num_val, spec.max_objects),
-        'val', out, spec.num_train + 1, len(train_anns) + 1)
+        'val', out, spec.num_train + 1, len(train_anns) + 1, render)
     categories = _categories(spec, train_anns)
     (out / 'annotations').mkdir(parents=True, exist_ok=True)
     paths = {}

@@ -1,5 +1,7 @@
+from .functional import evaluate_lvis
 from .lvis_numpy2 import patch_lvis_for_numpy2
+from .metrics import LVISBoxMetric
 
 patch_lvis_for_numpy2()
 
-__all__ = ['patch_lvis_for_numpy2']
+__all__ = ['LVISBoxMetric', 'evaluate_lvis', 'patch_lvis_for_numpy2']

@@ -92,6 +92,8 @@ def test_frequency_groups_follow_lvis_image_counts(tiny_lvis, tmp_path):
     cfg = Config.fromfile(str(write_tiny_config(tmp_path / 't.py',
                                                 tiny_lvis)))
     from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
     ds = DATASETS.build(cfg.train_dataloader.dataset)
     groups = frequency_groups(ds)
     assert set(groups) == {'rare', 'common', 'frequent'}
@@ -108,6 +110,8 @@ def test_hook_logs_group_means(tiny_lvis, tmp_path):
     cfg = Config.fromfile(str(write_tiny_config(tmp_path / 't.py', tiny_lvis,
                                                 max_iters=2)))
     cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend'),
+                                   dict(type='TensorboardVisBackend')]
     runner = Runner.from_cfg(cfg)
     runner.train()
     loss = runner.model.bbox_head.loss_cls
@@ -122,6 +126,14 @@ def test_hook_logs_group_means(tiny_lvis, tmp_path):
         assert hub.get_scalar(f'train/loss_cls/grad_ratio_{group}')
     log = open(next((tmp_path / 'work').rglob('*.log'))).read()
     assert 'loss_cls/gamma_' in log
+    # the same scalars reach TensorBoard
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    events = EventAccumulator(str(next(
+        (tmp_path / 'work').rglob('events.out.tfevents*')).parent))
+    events.Reload()
+    tags = events.Tags()['scalars']
+    assert any(t.startswith('loss_cls/gamma_') for t in tags), tags
 
 
 if __name__ == '__main__':

@@ -108,6 +108,23 @@ def test_scale_factor_zero_equals_mmdet_focal_loss(reduction, avg_factor,
     torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize('gamma', [0.5, 2.0, 5.0])
+def test_scale_factor_zero_gradient_is_fl_eq10(gamma):
+    """RetinaNet appendix B eq. 10: dFL/dx = y (1 - p_t)^g (g p_t log p_t +
+    p_t - 1) with y in {-1, +1}, times alpha_t."""
+    pred, labels = _data(n=50, seed=9)
+    x = pred.clone().requires_grad_()
+    EqualizedFocalLoss(C, gamma=gamma, scale_factor=0.0,
+                       reduction='sum')(x, labels).backward()
+    y = F.one_hot(labels, C + 1)[:, :C].double()
+    p = pred.sigmoid()
+    pt = torch.where(y > 0, p, 1 - p)
+    at = torch.where(y > 0, 0.25, 0.75)
+    eq10 = (2 * y - 1) * (1 - pt)**gamma * (gamma * pt * torch.log(pt) +
+                                            pt - 1)
+    torch.testing.assert_close(x.grad, at * eq10, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize('s', [1.0, 4.0, 8.0, 12.0])
 def test_first_iteration_equals_focal_loss_for_any_s(s):
     pred, labels = _data(n=96, seed=5, dtype=torch.float32)

@@ -1,0 +1,3 @@
+from .lvis_box_metric import LVISBoxMetric
+
+__all__ = ['LVISBoxMetric']
