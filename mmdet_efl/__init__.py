@@ -5,6 +5,7 @@ mmdet's registries, installs the safe checkpoint loader and lets the lvis-api
 run on numpy 2.
 """
 from . import datasets, engine, evaluation, models  # noqa: F401
+from . import analysis, apis  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

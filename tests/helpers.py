@@ -11,8 +11,9 @@ from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_EFL = REPO / 'configs/demo/atss_r18_fpn_efl-demo_synthetic-lvis.py'
-DEMO_FL = REPO / 'configs/demo/atss_r18_fpn_fl-demo_synthetic-lvis.py'
+DEMO = REPO / 'configs/demo'
+DEMO_EFL = DEMO / 'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py'
+DEMO_FL = DEMO / 'atss-iou_r18_fpn_fl-demo_synthetic-lvis.py'
 
 
 def write_tiny_config(path: Path, data_root: Path, base: Path = DEMO_EFL,

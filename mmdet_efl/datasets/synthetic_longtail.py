@@ -9,7 +9,8 @@ LVIS's own definition (rare: 1-10 training images, common: 11-100, frequent:
 > 100), all three groups are populated. The files are what mmdet's
 ``LVISV1Dataset`` and the official lvis-api read, with ``frequency``,
 ``image_count``, ``instance_count``, ``neg_category_ids`` and
-``not_exhaustive_category_ids`` filled in. Everything is deterministic from the seed.
+``not_exhaustive_category_ids`` filled in. Everything is deterministic
+from the seed.
 
 ``balanced=True`` writes a COCO-format dataset with uniform category
 frequencies instead, for the "EFL equals FL on balanced data" check (EFL

@@ -1,12 +1,12 @@
 from .checkpoint import (UnsafeCheckpointError, checkpoint_safe_globals,
                          load_checkpoint_safely, register_checkpoint_loader)
 from .dist import setup_cpu_distributed
-from .hooks import GradientCollectorHook
+from .hooks import GradientCollectorHook, ProgressBarHook
 
 register_checkpoint_loader()
 
 __all__ = [
-    'GradientCollectorHook', 'UnsafeCheckpointError',
+    'GradientCollectorHook', 'ProgressBarHook', 'UnsafeCheckpointError',
     'checkpoint_safe_globals', 'load_checkpoint_safely',
     'register_checkpoint_loader', 'setup_cpu_distributed'
 ]

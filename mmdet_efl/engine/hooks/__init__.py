@@ -1,4 +1,8 @@
 from .gradient_collector_hook import (GradientCollectorHook, frequency_groups,
                                       unwrap_dataset)
+from .progress_bar_hook import ProgressBarHook
 
-__all__ = ['GradientCollectorHook', 'frequency_groups', 'unwrap_dataset']
+__all__ = [
+    'GradientCollectorHook', 'ProgressBarHook', 'frequency_groups',
+    'unwrap_dataset'
+]

@@ -1,13 +1,14 @@
-# The demo's focal-loss twin: identical to the EFL demo but for loss_cls.
-_base_ = './atss_r18_fpn_efl-demo_synthetic-lvis.py'
+# RetinaNet paper Table 3 / appendix A: FL* with gamma = 2, beta = 1,
+# alpha = 0.25.
+_base_ = './retinanet_r50_fpn_fl-1x_coco-600.py'
 
 model = dict(
     bbox_head=dict(
         loss_cls=dict(
             _delete_=True,
-            type='FocalLoss',
+            type='FocalLossStar',
             use_sigmoid=True,
             gamma=2.0,
+            beta=1.0,
             alpha=0.25,
             loss_weight=1.0)))
-custom_hooks = []

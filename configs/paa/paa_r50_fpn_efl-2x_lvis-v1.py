@@ -1,0 +1,5 @@
+# PAA with EFL on LVIS v1 (EFL Table 6, "PAA" with EFL).
+_base_ = './paa_r50_fpn_fl-2x_lvis-v1.py'
+
+model = dict(bbox_head=dict(loss_cls={{_base_.efl_loss_cls}}))
+custom_hooks = {{_base_.long_tail_custom_hooks}}

@@ -1,0 +1,4 @@
+# RetinaNet paper Table 1b: gamma = 1, alpha = 0.25.
+_base_ = './retinanet_r50_fpn_fl-1x_coco-600.py'
+
+model = dict(bbox_head=dict(loss_cls=dict(gamma=1.0, alpha=0.25)))

@@ -1,0 +1,56 @@
+"""Training curves from MMEngine's ``vis_data/scalars.json`` logs."""
+import json
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """All records of the newest ``scalars.json`` under ``work_dir``."""
+    files = sorted(Path(work_dir).rglob('vis_data/scalars.json'))
+    if not files:
+        raise FileNotFoundError(f'no vis_data/scalars.json under {work_dir}; '
+                                'was the run logged with LocalVisBackend?')
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def scalar_series(records: List[dict], key: str) -> Tuple[List[int],
+                                                          List[float]]:
+    """``(steps, values)`` of one scalar over training iterations."""
+    steps, values = [], []
+    for rec in records:
+        if key in rec and 'lr' in rec:  # training records carry the lr
+            steps.append(int(rec.get('iter', rec.get('step'))))
+            values.append(float(rec[key]))
+    return steps, values
+
+
+def plot_curves(runs: Dict[str, str], keys: Sequence[str],
+                out_file: str, title: str = '') -> Dict[str, Dict]:
+    """One panel per scalar ``key``, one line per run (``name: work_dir``).
+
+    Returns the plotted numbers, ``{run: {key: (steps, values)}}``.
+    """
+    data = {name: {key: scalar_series(read_scalars(wd), key) for key in keys}
+            for name, wd in runs.items()}
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6),
+                             squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name in runs:
+            steps, values = data[name][key]
+            ax.plot(steps, values, label=name, linewidth=1.2)
+        ax.set_xlabel('iteration')
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=120)
+    plt.close(fig)
+    return data

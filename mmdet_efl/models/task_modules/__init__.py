@@ -1,0 +1,3 @@
+from .dense_ohem import DenseOHEM
+
+__all__ = ['DenseOHEM']

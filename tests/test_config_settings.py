@@ -1,0 +1,228 @@
+"""Every config's key hyper-parameters against the papers.
+
+The expectations are derived from the file name (mmdet naming) and the
+papers' text, not read back from the configs: anchors, ATSS top-k, EFL's s,
+gamma_b and alpha, the prior, warm-up, gradient clipping, lr for a batch of
+16, schedule, sampler, and the test-time detections and score threshold.
+Editing a config away from the paper, or adding a config no family here
+describes, fails this test.
+"""
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from mmdet.registry import MODELS
+from mmengine.config import Config
+
+import mmdet_efl  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
+                 if '_base_' not in p.parts and 'demo' not in p.parts)
+
+
+def _get(cfg, dotted):
+    node = cfg
+    for part in dotted.split('.'):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _scheduler(cfg, kind):
+    found = [s for s in cfg.param_scheduler if s['type'] == kind]
+    assert len(found) == 1, f'one {kind} expected'
+    return found[0]
+
+
+def _prior(cfg):
+    """The classification prior: the config's, else the head's default."""
+    head = cfg.model.bbox_head
+    init = head.get('init_cfg')
+    for cls in MODELS.get(head.type).__mro__:
+        if init is not None:
+            break
+        param = inspect.signature(cls.__init__).parameters.get('init_cfg')
+        init = param.default if param is not None else None
+    return init['override']['bias_prob']
+
+
+def _check_schedule(cfg, epochs, steps, warmup, clip, lr):
+    assert cfg.train_cfg.max_epochs == epochs
+    multi = _scheduler(cfg, 'MultiStepLR')
+    assert list(multi['milestones']) == steps and multi['gamma'] == 0.1
+    linear = _scheduler(cfg, 'LinearLR')
+    assert linear['end'] == warmup and not linear['by_epoch']
+    assert linear['start_factor'] == 0.001
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == \
+        ('SGD', lr, 0.9, 0.0001)
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    clip_cfg = cfg.optim_wrapper.get('clip_grad')
+    if clip:
+        assert clip_cfg['max_norm'] == 35 and clip_cfg['norm_type'] == 2
+    else:
+        assert not clip_cfg
+
+
+def _check_loss(cfg, name):
+    loss = cfg.model.bbox_head.loss_cls
+    assert loss.get('use_sigmoid') is True
+    if '_efl' in name:
+        s = re.search(r'efl-s(\d+)', name)
+        assert loss.type == 'EqualizedFocalLoss'
+        assert (loss.gamma, loss.alpha) == (2.0, 0.25)
+        assert loss.scale_factor == (float(s.group(1)) if s else 8.0)
+        assert loss.get('use_focusing_factor', True) == ('efl-wf' not in name)
+        assert loss.get('use_weighting_factor', True) == ('efl-ff' not in name)
+        assert loss.num_classes == cfg.model.bbox_head.num_classes
+        assert dict(type='GradientCollectorHook') in cfg.custom_hooks
+    elif '_eqlv2-fl' in name:
+        assert loss.type == 'EQLv2FocalLoss'
+        assert (loss.gamma, loss.alpha, loss.eqlv2_gamma, loss.mu,
+                loss.eqlv2_alpha) == (2.0, 0.25, 12.0, 0.8, 4.0)
+        assert dict(type='GradientCollectorHook') in cfg.custom_hooks
+    elif '_flstar-' in name:
+        g, b = re.search(r'flstar-g(\d+)-b(\d+)', name).groups()
+        assert loss.type == 'FocalLossStar'
+        assert (loss.gamma, loss.beta, loss.alpha) == (float(g), float(b),
+                                                       0.25)
+    elif '_ce-' in name:
+        assert loss.type == 'CrossEntropyLoss'
+    else:
+        assert loss.type == 'FocalLoss'
+        ga = re.search(r'fl-g([\d.]+)-a([\d.]+)', name)
+        gamma, alpha = (float(ga.group(1)), float(ga.group(2))) if ga \
+            else (2.0, 0.25)
+        assert (loss.gamma, loss.alpha) == (gamma, alpha)
+
+
+def _check_atss(cfg, name):
+    head = cfg.model.bbox_head
+    improved = name.startswith('atss-iou')
+    iou_branch = improved or 'sts-ib' in name
+    two_scales = improved or 'sts-ia' in name
+    assert head.type == ('ATSSIoUHead' if iou_branch else 'ATSSHead')
+    anchors = head.anchor_generator
+    if two_scales:
+        assert list(anchors.scales) == [6, 8] and 'octave_base_scale' \
+            not in anchors
+        assert cfg.model.train_cfg.assigner.topk == 18
+    else:
+        assert anchors.octave_base_scale == 8
+        assert anchors.scales_per_octave == 1
+        assert cfg.model.train_cfg.assigner.topk == 9
+    assert list(anchors.ratios) == [1.0]
+    assert list(anchors.strides) == [8, 16, 32, 64, 128]
+    if iou_branch:
+        assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
+        assert head.loss_centerness.type == 'CrossEntropyLoss'
+        assert head.loss_centerness.loss_weight == 1.0
+    assert head.stacked_convs == 4 and head.feat_channels == 256
+    # ATSSHead's own default is GN with 32 groups
+    assert head.get('norm_cfg', dict(type='GN'))['type'] == 'GN'
+
+
+def check_lvis(cfg, name):
+    head = cfg.model.bbox_head
+    assert head.num_classes == 1203
+    assert _prior(cfg) == 0.001
+    data = cfg.train_dataloader.dataset
+    assert data.type == 'ClassBalancedDataset' and data.oversample_thr == 1e-3
+    assert data.dataset.type == 'LVISV1Dataset'
+    assert cfg.val_evaluator.type == 'LVISBoxMetric'
+    test = cfg.model.test_cfg
+    assert (test.score_thr, test.max_per_img, test.nms.iou_threshold) == \
+        (0.0, 300, 0.5)
+    stabilised = name.startswith(('atss-iou', 'atss-sts', 'retinanet',
+                                  'fcos'))
+    _check_schedule(cfg, 24, [16, 22], 6000 if stabilised else 500,
+                    stabilised, 0.02)
+    _check_loss(cfg, name)
+    if name.startswith('atss'):
+        _check_atss(cfg, name)
+    if name.startswith('fcos-cs'):
+        assert head.center_sampling is True
+    scales = [s[1] for s in _get(data, 'dataset.pipeline')[2]['scales']]
+    assert scales == [640, 672, 704, 736, 768, 800]
+    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == (1333, 800)
+
+
+def check_coco_retinanet(cfg, name):
+    head = cfg.model.bbox_head
+    assert head.num_classes == 80 and _prior(cfg) == 0.01
+    assert cfg.train_dataloader.dataset.type == 'CocoDataset'
+    test = cfg.model.test_cfg
+    assert (test.score_thr, test.max_per_img, test.nms.iou_threshold) == \
+        (0.05, 100, 0.5)
+    if '1.5x' in name:
+        _check_schedule(cfg, 18, [12, 16], 500, False, 0.01)
+        scales = [s[1] for s in cfg.train_dataloader.dataset.pipeline[2]
+                  ['scales']]
+        assert scales == [640, 672, 704, 736, 768, 800]
+    else:
+        _check_schedule(cfg, 12, [8, 11], 500, False, 0.01)
+        size = int(re.search(r'coco-(\d+)', name).group(1))
+        longest = 1333 if size == 800 else size * 5 // 3
+        assert cfg.train_dataloader.dataset.pipeline[2]['scale'] == (longest,
+                                                                     size)
+        assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == (longest,
+                                                                    size)
+    anchors = head.anchor_generator
+    sr = re.search(r'retinanet-(\d)s(\d)r', name)
+    num_scales, num_ratios = (int(sr.group(1)), int(sr.group(2))) if sr \
+        else (3, 3)
+    assert anchors.scales_per_octave == num_scales
+    assert len(anchors.ratios) == num_ratios and anchors.octave_base_scale == 4
+    ohem = re.search(r'ohem(13)?-b(\d+)-nms([\d.]+)', name)
+    if ohem:
+        assert head.type == 'OHEMRetinaHead'
+        assert head.ohem.batch_size == int(ohem.group(2))
+        assert head.ohem.nms_iou == float(ohem.group(3))
+        assert head.ohem.get('pos_fraction') == (0.25 if ohem.group(1)
+                                                 else None)
+    else:
+        assert head.type == 'RetinaHead'
+    _check_loss(cfg, name)
+
+
+def check_coco_improved(cfg, name):
+    # "All other settings are consistent with those in LVIS" (EFL app. C)
+    assert cfg.model.bbox_head.num_classes == 80 and _prior(cfg) == 0.001
+    assert cfg.train_dataloader.dataset.type == 'CocoDataset'  # random
+    _check_schedule(cfg, 24, [16, 22], 6000, True, 0.02)
+    _check_loss(cfg, name)
+    _check_atss(cfg, name)
+
+
+FAMILIES = [
+    (r'_lvis-v1\.py$', check_lvis),
+    (r'^retinanet.*_coco(-\d+)?\.py$', check_coco_retinanet),
+    (r'^atss-iou_.*_coco\.py$', check_coco_improved),
+]
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[p.name for p in CONFIGS])
+def test_config_matches_paper(path):
+    name = path.name
+    cfg = Config.fromfile(str(path))
+    depth = 101 if '_r101_' in name else 50
+    assert cfg.model.backbone.depth == depth
+    checks = [fn for pattern, fn in FAMILIES if re.search(pattern, name)]
+    assert len(checks) == 1, f'{name}: no paper family describes it'
+    checks[0](cfg, name)
+
+
+def test_demo_configs_differ_only_in_loss():
+    demo = REPO / 'configs/demo'
+    efl = Config.fromfile(str(demo / 'atss-iou_r18_fpn_efl-demo_synthetic-'
+                                     'lvis.py')).to_dict()
+    fl = Config.fromfile(str(demo / 'atss-iou_r18_fpn_fl-demo_synthetic-'
+                                    'lvis.py')).to_dict()
+    assert efl['model']['bbox_head'].pop('loss_cls')['type'] == \
+        'EqualizedFocalLoss'
+    assert fl['model']['bbox_head'].pop('loss_cls')['type'] == 'FocalLoss'
+    assert efl.pop('custom_hooks') == [dict(type='GradientCollectorHook')]
+    assert fl.pop('custom_hooks') == []
+    assert efl == fl

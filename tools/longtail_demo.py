@@ -1,0 +1,28 @@
+"""The embedded long-tail benchmark: FL vs EFL on generated LVIS-format data.
+
+    python tools/longtail_demo.py [--seeds 0 1 2] [--work-dir DIR]
+
+See ``mmdet_efl.apis.longtail_benchmark``.
+"""
+import argparse
+
+from mmdet_efl.apis import run_longtail_benchmark
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--data-root', default='data/synthetic_lvis')
+    parser.add_argument('--work-dir', default='work_dirs/longtail_demo')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='training seeds; several give mean +- std')
+    parser.add_argument('--data-seed', type=int, default=0,
+                        help='seed of the generated dataset')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help='override the configs\' schedule length')
+    args = parser.parse_args()
+    run_longtail_benchmark(args.data_root, args.work_dir, args.seeds,
+                           args.data_seed, args.epochs)
+
+
+if __name__ == '__main__':
+    main()
