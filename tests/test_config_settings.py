@@ -226,3 +226,14 @@ def test_demo_configs_differ_only_in_loss():
     assert efl.pop('custom_hooks') == [dict(type='GradientCollectorHook')]
     assert fl.pop('custom_hooks') == []
     assert efl == fl
+
+
+def test_configs_readme_lists_every_config():
+    import os
+    readme = (REPO / 'configs/README.md').read_text()
+    listed = set(re.findall(r'\]\(([^)]+\.py)\)', readme))
+    for rel in listed:
+        assert (REPO / 'configs' / rel).is_file(), rel
+    present = {os.path.relpath(p, REPO / 'configs') for p in CONFIGS}
+    assert present <= listed, sorted(present - listed)
+    assert "papers' published results, not ours" in readme
