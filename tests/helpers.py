@@ -13,7 +13,6 @@ from mmdet.registry import HOOKS
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / 'configs/demo'
 DEMO_EFL = DEMO / 'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py'
-DEMO_FL = DEMO / 'atss-iou_r18_fpn_fl-demo_synthetic-lvis.py'
 
 
 def write_tiny_config(path: Path, data_root: Path, base: Path = DEMO_EFL,

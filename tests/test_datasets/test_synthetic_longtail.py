@@ -42,3 +42,20 @@ def test_default_spec_populates_all_frequency_groups(tmp_path):
     groups = dataset_summary(paths['train'])
     assert groups['rare'] >= 4 and groups['common'] >= 4
     assert groups['frequent'] >= 4
+
+
+def test_balanced_variant_is_uniform_coco(tmp_path):
+    spec = SyntheticSpec(num_classes=6, num_train=30, num_val=10,
+                         max_objects=3, balanced=True, seed=2)
+    paths = generate_dataset(str(tmp_path), spec)
+    data = json.load(open(paths['train']))
+    counts = [c['image_count'] for c in data['categories']]
+    assert max(counts) - min(counts) <= 1  # uniform up to placement
+    assert 'neg_category_ids' not in data['images'][0]
+    ds = DATASETS.build(
+        dict(type='StrictCocoDataset', data_root=str(tmp_path) + '/',
+             ann_file='annotations/train.json', data_prefix=dict(img=''),
+             metainfo=dict(classes=tuple(c['name']
+                                         for c in data['categories'])),
+             pipeline=[]))
+    assert len(ds) == 30
