@@ -16,6 +16,7 @@ import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmdet.datasets import LVISV05Dataset
 from mmdet.registry import HOOKS
 from torch import Tensor
 
@@ -39,7 +40,8 @@ def frequency_groups(dataset) -> Dict[str, List[int]]:
 
     Groups come from the ``frequency`` field of LVIS-style categories: a
     dataset's metainfo may carry ``frequencies`` (one of ``'r'``, ``'c'``,
-    ``'f'`` per class), and mmdet's LVIS datasets keep ``cat_img_map``, from
+    ``'f'`` per class), and mmdet's LVIS datasets (and subclasses such as
+    ``StrictLVISV1Dataset``) keep ``cat_img_map``, from
     which the group follows by LVIS's own definition (rare: 1-10 training
     images, common: 11-100, frequent: > 100). Other datasets (COCO) have no
     frequency groups.
@@ -48,8 +50,7 @@ def frequency_groups(dataset) -> Dict[str, List[int]]:
     metainfo = getattr(dataset, 'metainfo', {}) or {}
     classes = metainfo.get('classes', ())
     freqs = metainfo.get('frequencies')
-    if freqs is None and hasattr(dataset, 'cat_img_map') \
-            and type(dataset).__name__.startswith('LVIS'):
+    if freqs is None and isinstance(dataset, LVISV05Dataset):
         counts = [len(set(dataset.cat_img_map.get(cat_id, ())))
                   for cat_id in dataset.cat_ids]
         freqs = ['r' if n <= _RARE_MAX_IMAGES else

@@ -106,6 +106,16 @@ def test_frequency_groups_follow_lvis_image_counts(tiny_lvis, tmp_path):
     assert sorted(sum(groups.values(), [])) == list(range(len(cats)))
 
 
+def test_non_lvis_dataset_has_one_group(tiny_lvis):
+    from mmdet.registry import DATASETS
+    ds = DATASETS.build(dict(
+        type='StrictCocoDataset', data_root=str(tiny_lvis) + '/',
+        ann_file='annotations/train.json', data_prefix=dict(img=''),
+        metainfo=dict(classes=tuple(f'c{i}' for i in range(6))),
+        pipeline=[]))
+    assert frequency_groups(ds) == {'all': list(range(6))}
+
+
 def test_hook_logs_group_means(tiny_lvis, tmp_path):
     cfg = Config.fromfile(str(write_tiny_config(tmp_path / 't.py', tiny_lvis,
                                                 max_iters=2)))
