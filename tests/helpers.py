@@ -1,5 +1,6 @@
 """Helpers shared by tests (importable as ``tests.helpers``)."""
 import os
+import uuid
 from pathlib import Path
 from typing import Sequence
 
@@ -52,6 +53,9 @@ default_hooks = dict(
 log_processor = dict(window_size=1, by_epoch=False)
 custom_hooks = {hooks!r}
 randomness = dict(seed=0)
+# mmengine keeps one visualizer per name per process: a fresh name gives
+# every run its own backends and save dir
+visualizer = dict(name={'visualizer_' + uuid.uuid4().hex!r})
 ''')
     return path
 
