@@ -20,11 +20,8 @@ from mmdet.datasets import LVISV05Dataset
 from mmdet.registry import HOOKS
 from torch import Tensor
 
+from mmdet_efl.datasets import frequency_group
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
-
-# LVIS v1's frequency groups by number of training images (Gupta et al.).
-_RARE_MAX_IMAGES = 10
-_COMMON_MAX_IMAGES = 100
 
 
 def unwrap_dataset(dataset):
@@ -53,8 +50,7 @@ def frequency_groups(dataset) -> Dict[str, List[int]]:
     if freqs is None and isinstance(dataset, LVISV05Dataset):
         counts = [len(set(dataset.cat_img_map.get(cat_id, ())))
                   for cat_id in dataset.cat_ids]
-        freqs = ['r' if n <= _RARE_MAX_IMAGES else
-                 'c' if n <= _COMMON_MAX_IMAGES else 'f' for n in counts]
+        freqs = [frequency_group(n) for n in counts]
     if freqs is None:
         return {'all': list(range(len(classes)))}
     names = {'r': 'rare', 'c': 'common', 'f': 'frequent'}

@@ -70,3 +70,25 @@ def test_broken_compiler_falls_back_to_eager(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # warned once only
         _run(_planted(), pred, labels, weight)
+
+
+def test_fused_counts_zero_quality_positives_like_eager(monkeypatch):
+    """EQFL positives are defined by their labels, also at quality 0."""
+    from mmdet_efl.models.losses import EqualizedQualityFocalLoss
+    pred, labels, weight = _inputs()
+    scores = torch.rand(300, generator=torch.Generator().manual_seed(1))
+    scores[labels < C] = torch.where(torch.arange(int((labels < C).sum()))
+                                     % 3 == 0, 0.0, scores[labels < C])
+    results = []
+    for mode in ('0', '1'):
+        monkeypatch.setenv(mf.FUSED_ENV, mode)
+        monkeypatch.setattr(mf, '_fused_broken', False)
+        loss = EqualizedQualityFocalLoss(C)
+        x = pred.clone().requires_grad_()
+        loss(x, (labels, scores), weight, avg_factor=7.0).backward()
+        state = loss.state_dict()
+        results.append((state['pos_grad'], state['neg_grad'], x.grad))
+    assert not mf._fused_broken
+    for a, b in zip(*results):
+        torch.testing.assert_close(a.double(), b.double(), rtol=1e-5,
+                                   atol=1e-9)
