@@ -1,54 +1,78 @@
-"""Per-category focusing factor and gradient ratio of a trained EFL model
-against the category's number of training images (EFL eq. 3, Fig. 2)."""
-import json
-from typing import Dict, List, Optional
+"""Per-category focusing factor ``gamma_j`` and gradient ratio ``G_j`` of a
+trained category-adaptive loss against the category's number of training
+images (EFL eq. 3 and the ``gamma_j = gamma_b + s (1 - G_j)`` of sec. 3.2).
+"""
+from typing import Dict, Optional, Sequence
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.runner import CheckpointLoader  # noqa: E402
 
+from mmdet.registry import MODELS  # noqa: E402
 from mmdet_efl.datasets import frequency_group  # noqa: E402
-
-_GROUP_COLOURS = {'r': 'tab:red', 'c': 'tab:orange', 'f': 'tab:blue'}
-
-
-def category_image_counts_from_file(ann_file: str) -> List[int]:
-    """Training images per category, in the file's category order."""
-    with open(ann_file) as f:
-        data = json.load(f)
-    images: Dict[int, set] = {c['id']: set() for c in data['categories']}
-    for ann in data['annotations']:
-        images[ann['category_id']].add(ann['image_id'])
-    return [len(images[c['id']]) for c in data['categories']]
+from mmdet_efl.models.losses import CategoryAdaptiveLoss  # noqa: E402
+from .category_axis import GROUP_COLOURS, GROUP_NAMES  # noqa: E402
 
 
-def plot_focusing_factors(gamma: np.ndarray, grad_ratio: np.ndarray,
-                          image_counts: List[int], out_file: str,
+def category_state_from_checkpoint(cfg: Config, checkpoint: str,
+                                   loss_key: str = 'bbox_head.loss_cls'
+                                   ) -> Dict[str, np.ndarray]:
+    """Builds the config's classification loss, loads its saved gradient
+    statistics from ``checkpoint`` and returns its per-category values
+    (``gamma`` and ``grad_ratio`` for EFL, ``grad_ratio`` for EQLv2)."""
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    module_cfg = cfg.model
+    for part in loss_key.split('.'):
+        module_cfg = module_cfg[part]
+    loss = MODELS.build(module_cfg)
+    if not isinstance(loss, CategoryAdaptiveLoss):
+        raise TypeError(f'{loss_key} is {type(loss).__name__}, which has no '
+                        'per-category state; use a config of EFL, EQFL or '
+                        'EQLv2')
+    state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    prefix = loss_key + '.'
+    own = {k[len(prefix):]: v for k, v in state.items()
+           if k.startswith(prefix)}
+    if not own:
+        raise KeyError(f'{checkpoint} holds no {prefix}* entries: was it '
+                       f'trained with {type(loss).__name__}?')
+    loss.load_state_dict(own)
+    return {k: v.cpu().numpy() for k, v in loss.category_values().items()}
+
+
+def plot_focusing_factors(values: Dict[str, np.ndarray],
+                          image_counts: Sequence[int], out_file: str,
                           title: Optional[str] = None) -> Dict[str, list]:
-    """Scatter of ``gamma_j`` and ``G_j`` against training-image count,
-    coloured by LVIS frequency group. Returns the plotted numbers."""
+    """Scatter of each per-category value (``gamma``, ``grad_ratio``)
+    against training-image count, coloured by LVIS frequency group.
+    Returns the plotted numbers."""
+    labels = {'gamma': r'focusing factor $\gamma_j$',
+              'grad_ratio': r'gradient ratio $G_j$'}
     counts = np.asarray(image_counts)
     groups = [frequency_group(int(n)) for n in counts]
-    colours = [_GROUP_COLOURS[g] for g in groups]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, values, label in ((axes[0], gamma, r'focusing factor $\gamma_j$'),
-                              (axes[1], grad_ratio,
-                               r'gradient ratio $G_j$')):
-        ax.scatter(counts, values, c=colours, s=22)
+    colours = [GROUP_COLOURS[g] for g in groups]
+    fig, axes = plt.subplots(1, len(values), figsize=(5 * len(values), 3.8),
+                             squeeze=False)
+    for ax, (key, v) in zip(axes[0], values.items()):
+        ax.scatter(counts, v, c=colours, s=22)
         ax.set_xscale('log')
         ax.set_xlabel('training images of the category')
-        ax.set_ylabel(label)
+        ax.set_ylabel(labels.get(key, key))
         ax.grid(alpha=0.3)
-    for letter, name in (('r', 'rare'), ('c', 'common'), ('f', 'frequent')):
-        axes[0].scatter([], [], c=_GROUP_COLOURS[letter], label=name)
-    axes[0].legend()
+    for letter, name in GROUP_NAMES.items():
+        if letter in groups:
+            axes[0][0].scatter([], [], c=GROUP_COLOURS[letter], label=name)
+    axes[0][0].legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(out_file, dpi=120)
     plt.close(fig)
     return dict(image_count=counts.tolist(), group=groups,
-                gamma=np.asarray(gamma).tolist(),
-                grad_ratio=np.asarray(grad_ratio).tolist())
+                **{k: np.asarray(v).tolist() for k, v in values.items()})

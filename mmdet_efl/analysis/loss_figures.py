@@ -9,9 +9,8 @@
 Every curve is evaluated through :func:`modulated_focal_loss` or
 :class:`FocalLossStar` on a single positive logit ``x = x_t`` (``y = 1``), so
 the figures show what training uses. Each function writes a PNG and returns
-the numbers behind it; :func:`write_json` saves them.
+the numbers behind it.
 """
-import json
 from typing import Dict, List, Sequence
 
 import matplotlib
@@ -153,8 +152,3 @@ FORMULA_FIGURES = {
     'efl_fig3': efl_fig3,
     'efl_fig5': efl_fig5,
 }
-
-
-def write_json(data: dict, out_file: str) -> None:
-    with open(out_file, 'w') as f:
-        json.dump(data, f)

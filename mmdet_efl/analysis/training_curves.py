@@ -54,3 +54,17 @@ def plot_curves(runs: Dict[str, str], keys: Sequence[str],
     fig.savefig(out_file, dpi=120)
     plt.close(fig)
     return data
+
+
+def group_keys(records: List[dict], quantity: str = 'gamma') -> List[str]:
+    """The per-group keys of ``quantity`` that ``GradientCollectorHook``
+    logged (``loss_cls/gamma_rare``, ...), rare to frequent."""
+    order = {'rare': 0, 'common': 1, 'frequent': 2}
+    keys = {k for rec in records for k in rec
+            if k.rsplit('/', 1)[-1].startswith(quantity + '_')}
+    if not keys:
+        raise ValueError(f'no */{quantity}_* scalars in the log; was the run '
+                         'trained with GradientCollectorHook and a '
+                         'category-adaptive loss?')
+    return sorted(keys, key=lambda k: (k.rsplit('/', 1)[0], order.get(
+        k.rsplit('_', 1)[-1], 3), k))

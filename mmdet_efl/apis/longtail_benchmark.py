@@ -17,10 +17,10 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmdet_efl.analysis import (category_image_counts_from_file, plot_curves,
-                                plot_focusing_factors)
+from mmdet_efl.analysis import (plot_curves, plot_focusing_factors,
+                                train_image_counts)
 from mmdet_efl.datasets import SyntheticSpec, dataset_summary, generate_dataset
-from mmdet_efl.models.losses import EqualizedFocalLoss
+from mmdet_efl.models.losses import CategoryAdaptiveLoss
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _DEMO = osp.join(REPO, 'configs', 'demo')
@@ -101,9 +101,9 @@ def train_and_test(cfg: Config) -> dict:
         seconds=total_seconds,
         work_dir=cfg.work_dir)
     loss = runner.model.bbox_head.loss_cls
-    if isinstance(loss, EqualizedFocalLoss):
-        result['gamma'] = loss.focusing_factor().cpu().numpy()
-        result['grad_ratio'] = loss.gradient_ratio().cpu().numpy()
+    if isinstance(loss, CategoryAdaptiveLoss):
+        result['category_values'] = {
+            k: v.cpu().numpy() for k, v in loss.category_values().items()}
     return result
 
 
@@ -153,12 +153,11 @@ def run_longtail_benchmark(data_root: str = 'data/synthetic_lvis',
     plot_curves(runs, ('loss', 'loss_cls'),
                 osp.join(work_dir, 'loss_curves.png'),
                 title='FL vs EFL on the synthetic long-tail dataset')
-    efl_runs = [r for rs in results.values() for r in rs if 'gamma' in r]
+    efl_runs = [r for rs in results.values() for r in rs
+                if 'category_values' in r]
     if efl_runs:
-        counts = category_image_counts_from_file(
-            osp.join(data_root, 'annotations', 'train.json'))
         plot_focusing_factors(
-            efl_runs[0]['gamma'], efl_runs[0]['grad_ratio'], counts,
+            efl_runs[0]['category_values'], train_image_counts(cfg),
             osp.join(work_dir, 'focusing_factors.png'),
             title='EFL state at the end of training')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:

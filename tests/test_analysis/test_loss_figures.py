@@ -58,9 +58,3 @@ def test_command_line_writes_every_figure(tmp_path):
     for name in lf.FORMULA_FIGURES:
         assert (tmp_path / f'{name}.png').stat().st_size > 10_000
         assert json.loads((tmp_path / f'{name}.json').read_text())
-
-
-def test_help():
-    out = subprocess.run([sys.executable, TOOL, '--help'], check=True,
-                         capture_output=True, text=True).stdout
-    assert 'figures' in out

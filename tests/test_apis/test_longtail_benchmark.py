@@ -19,9 +19,9 @@ def test_tiny_benchmark_writes_table_and_plots(tiny_lvis, tmp_path, capsys):
         assert set(metrics) == {'AP', 'APr', 'APc', 'APf'}
         assert all(-1 <= v <= 1 for v in metrics.values())
     # EFL's final state covers the dataset's 6 categories
-    assert results['EFL'][0]['gamma'].shape == (6, )
-    assert (results['EFL'][0]['gamma'] >= 2.0).all()
-    assert 'gamma' not in results['FL'][0]
+    assert results['EFL'][0]['category_values']['gamma'].shape == (6, )
+    assert (results['EFL'][0]['category_values']['gamma'] >= 2.0).all()
+    assert 'category_values' not in results['FL'][0]
     saved = json.loads((work / 'results.json').read_text())
     assert saved['table'] in out
     assert (work / 'loss_curves.png').stat().st_size > 10_000

@@ -1,0 +1,203 @@
+"""The command lines of ``tools/analysis/``: each parses its arguments,
+computes one figure through this package and writes ``NAME.png`` and the
+numbers behind it as ``NAME.json`` to an output folder."""
+import argparse
+import inspect
+import json
+import os
+import os.path as osp
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+from mmengine.config import Config, DictAction
+
+from .dense_samples import consume, iter_dense_samples, train_image_counts
+from .focusing_factors import (category_state_from_checkpoint,
+                               plot_focusing_factors)
+from .loss_distribution import (DEFAULT_GAMMAS, LossCollector,
+                                plot_loss_distribution)
+from .loss_figures import FORMULA_FIGURES
+from .sample_ratio import SampleCounter, plot_sample_ratio
+from .score_margin import MarginAccumulator, plot_margins
+from .training_curves import group_keys, plot_curves, read_scalars
+
+
+def write_figure(out_dir: str, name: str,
+                 draw: Callable[[str], dict]) -> dict:
+    """Calls ``draw(png_path)`` and saves what it returns next to it."""
+    os.makedirs(out_dir, exist_ok=True)
+    base = osp.join(out_dir, name)
+    data = draw(base + '.png')
+    with open(base + '.json', 'w') as f:
+        json.dump(data, f, default=_to_builtin)
+    print(f'wrote {base}.png and {base}.json')
+    return data
+
+
+def _to_builtin(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f'{type(obj).__name__} is not JSON serialisable')
+
+
+def _parser(doc: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        description=inspect.cleandoc(doc),
+        formatter_class=argparse.RawTextHelpFormatter)
+
+
+def _data_args(parser: argparse.ArgumentParser, split: str) -> None:
+    group = parser.add_argument_group(
+        'data', 'which images to run on; by default the config\'s own '
+        'files, with its test pipeline')
+    group.add_argument('--split', choices=('train', 'val', 'test'),
+                       default=split, help=f'(default: {split})')
+    group.add_argument('--ann-file', help='another annotation file')
+    group.add_argument('--data-root', help='another data root')
+    group.add_argument('--img-prefix', help='another image folder')
+    group.add_argument('--train-ann-file',
+                       help='annotations that give the categories\' '
+                       'training-image counts (default: the config\'s '
+                       'train split)')
+    group.add_argument('--max-images', type=int,
+                       help='a seeded random subset of this many images')
+    group.add_argument('--batch-size', type=int, default=2)
+    group.add_argument('--seed', type=int, default=0)
+    group.add_argument('--cfg-options', nargs='+', action=DictAction,
+                       help='override config settings, key=value')
+
+
+def _config(path: str, args: argparse.Namespace) -> Config:
+    cfg = Config.fromfile(path)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def _samples(cfg: Config, checkpoint: Optional[str],
+             args: argparse.Namespace):
+    return iter_dense_samples(
+        cfg, checkpoint, split=args.split, ann_file=args.ann_file,
+        data_root=args.data_root, img_prefix=args.img_prefix,
+        max_images=args.max_images, batch_size=args.batch_size,
+        seed=args.seed)
+
+
+def _image_counts(cfg: Config, args: argparse.Namespace) -> np.ndarray:
+    return train_image_counts(cfg, args.train_ann_file, args.data_root)
+
+
+def loss_figures_main(argv: Optional[List[str]] = None) -> None:
+    """RetinaNet Figs. 1, 5-6 and EFL Figs. 3, 5 from the formulas."""
+    parser = _parser(loss_figures_main.__doc__)
+    parser.add_argument('out_dir', help='folder for the PNG and JSON files')
+    parser.add_argument('--figures', nargs='+', choices=FORMULA_FIGURES,
+                        default=list(FORMULA_FIGURES))
+    args = parser.parse_args(argv)
+    for name in args.figures:
+        write_figure(args.out_dir, name, FORMULA_FIGURES[name])
+
+
+def sample_ratio_main(argv: Optional[List[str]] = None) -> dict:
+    """EFL Fig. 2: log ratio of positive to negative samples per category
+    under the config's assigner (e.g. ATSS), categories sorted by
+    frequency. Needs no checkpoint."""
+    parser = _parser(sample_ratio_main.__doc__)
+    parser.add_argument('config', help='a detector config (its dataset, '
+                        'anchors and assigner are used)')
+    parser.add_argument('out_dir', help='folder for the PNG and JSON')
+    _data_args(parser, split='train')
+    args = parser.parse_args(argv)
+    cfg = _config(args.config, args)
+    counts = _image_counts(cfg, args)
+    counter = SampleCounter(len(counts))
+    consume(_samples(cfg, None, args), [counter])
+    return write_figure(
+        args.out_dir, 'efl_fig2',
+        lambda f: plot_sample_ratio(counter.result(), counts, f))
+
+
+def loss_distribution_main(argv: Optional[List[str]] = None) -> dict:
+    """RetinaNet Fig. 4: CDF of the normalised focal loss over positive and
+    negative samples of a trained model, for several gamma."""
+    parser = _parser(loss_distribution_main.__doc__)
+    parser.add_argument('config', help='the config the model was trained '
+                        'with')
+    parser.add_argument('checkpoint', help='a .pth file of it')
+    parser.add_argument('out_dir', help='folder for the PNG and JSON')
+    parser.add_argument('--gammas', type=float, nargs='+',
+                        default=list(DEFAULT_GAMMAS))
+    _data_args(parser, split='val')
+    args = parser.parse_args(argv)
+    cfg = _config(args.config, args)
+    collector = LossCollector(args.gammas)
+    consume(_samples(cfg, args.checkpoint, args), [collector])
+    return write_figure(
+        args.out_dir, 'retinanet_fig4',
+        lambda f: plot_loss_distribution(collector.result(), f))
+
+
+def score_margin_main(argv: Optional[List[str]] = None) -> dict:
+    """EFL Fig. 4: per-category margin (mean positive score - mean negative
+    score) of one or more trained models, side by side, e.g.
+
+      --run FL fl_config.py fl.pth --run EFL efl_config.py efl.pth"""
+    parser = _parser(score_margin_main.__doc__)
+    parser.add_argument('out_dir', help='folder for the PNG and JSON')
+    parser.add_argument('--run', nargs=3, action='append', required=True,
+                        metavar=('NAME', 'CONFIG', 'CHECKPOINT'))
+    _data_args(parser, split='val')
+    args = parser.parse_args(argv)
+    results: Dict[str, dict] = {}
+    counts = None
+    for name, config, checkpoint in args.run:
+        cfg = _config(config, args)
+        if counts is None:
+            counts = _image_counts(cfg, args)
+        margin = MarginAccumulator(len(counts))
+        consume(_samples(cfg, checkpoint, args), [margin])
+        results[name] = margin.result()
+    return write_figure(args.out_dir, 'efl_fig4',
+                        lambda f: plot_margins(results, counts, f))
+
+
+def focusing_factors_main(argv: Optional[List[str]] = None) -> dict:
+    """Per-category focusing factor gamma_j and gradient ratio G_j read from
+    a checkpoint's EFL (or EQLv2) state, against training images."""
+    parser = _parser(focusing_factors_main.__doc__)
+    parser.add_argument('config', help='the config the model was trained '
+                        'with')
+    parser.add_argument('checkpoint', help='a .pth file of it')
+    parser.add_argument('out_dir', help='folder for the PNG and JSON')
+    parser.add_argument('--train-ann-file')
+    parser.add_argument('--data-root')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    cfg = _config(args.config, args)
+    values = category_state_from_checkpoint(cfg, args.checkpoint)
+    counts = _image_counts(cfg, args)
+    return write_figure(
+        args.out_dir, 'focusing_factors',
+        lambda f: plot_focusing_factors(values, counts, f,
+                                        title=osp.basename(args.checkpoint)))
+
+
+def training_curves_main(argv: Optional[List[str]] = None) -> dict:
+    """Curves of logged scalars from training work dirs; by default the
+    per-group focusing factors GradientCollectorHook logs
+    (loss_cls/gamma_rare, ...), e.g.
+
+      --run EFL work_dirs/efl --run EQLv2 work_dirs/eqlv2"""
+    parser = _parser(training_curves_main.__doc__)
+    parser.add_argument('out_dir', help='folder for the PNG and JSON')
+    parser.add_argument('--run', nargs=2, action='append', required=True,
+                        metavar=('NAME', 'WORK_DIR'))
+    parser.add_argument('--keys', nargs='+',
+                        help='scalar names (default: every */gamma_* key)')
+    args = parser.parse_args(argv)
+    runs = dict(args.run)
+    keys = args.keys or group_keys(read_scalars(next(iter(runs.values()))))
+    return write_figure(args.out_dir, 'training_curves',
+                        lambda f: plot_curves(runs, keys, f))

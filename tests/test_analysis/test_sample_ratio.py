@@ -1,0 +1,48 @@
+"""EFL Fig. 2: positives per category under the detector's assigner, and
+negatives as every other valid anchor."""
+import json
+
+import numpy as np
+import torch
+
+from mmdet_efl.analysis import DenseSamples, SampleCounter
+from mmdet_efl.analysis.commands import sample_ratio_main
+from mmdet_efl.analysis.dense_samples import train_image_counts
+from mmengine.config import Config
+
+
+def test_counter_counts_valid_anchors_per_category():
+    counter = SampleCounter(num_classes=3)
+    # labels: 3 is background; the last anchor is ignored (label weight 0)
+    counter(DenseSamples(labels=torch.tensor([0, 0, 2, 3, 3, 1]),
+                         valid=torch.tensor([1, 1, 1, 1, 1, 0]).bool()))
+    counter(DenseSamples(labels=torch.tensor([2, 3, 3]),
+                         valid=torch.ones(3, dtype=torch.bool)))
+    result = counter.result()
+    assert result['pos'] == [2, 0, 2]
+    assert result['valid_anchors'] == 8
+    assert result['neg'] == [6, 8, 6]
+    np.testing.assert_allclose(result['log10_ratio'][0], np.log10(2 / 6))
+    assert result['log10_ratio'][1] is None  # no positives: no bar
+
+
+def test_command_on_the_generated_dataset(tiny_runs, tiny_lvis, tmp_path):
+    cfg_path = str(tiny_runs['EFL']['config'])
+    data = sample_ratio_main([cfg_path, str(tmp_path)])
+    saved = json.loads((tmp_path / 'efl_fig2.json').read_text())
+    assert saved['pos'] == data['pos']
+    assert (tmp_path / 'efl_fig2.png').stat().st_size > 10_000
+    pos, neg = np.array(saved['pos']), np.array(saved['neg'])
+    assert saved['images'] == 24
+    np.testing.assert_array_equal(pos + neg, saved['valid_anchors'])
+    # every category with training instances gets positives
+    counts = train_image_counts(Config.fromfile(cfg_path))
+    assert saved['image_count'] == counts.tolist()
+    assert ((pos > 0) == (counts > 0)).all()
+    np.testing.assert_allclose(
+        [v for v in saved['log10_ratio'] if v is not None],
+        np.log10(pos[pos > 0] / neg[pos > 0]))
+    # plotted from most to least frequent
+    ordered = np.array(saved['image_count'])[saved['order']]
+    assert (np.diff(ordered) <= 0).all()
+    assert set(saved['group']) <= {'r', 'c', 'f'}
