@@ -195,7 +195,42 @@ def check_coco_improved(cfg, name):
     _check_atss(cfg, name)
 
 
+def check_openimages(cfg, name):
+    # EFL sec. 4.5: settings as on LVIS, "a schedule of 120k/160k/180k with
+    # the random sampler", 500 categories, AP1-AP5 over groups of 100
+    two_stage = name.startswith('faster-rcnn')
+    head = cfg.model.roi_head.bbox_head if two_stage else cfg.model.bbox_head
+    assert head.num_classes == 500
+    assert cfg.train_dataloader.dataset.type == 'OpenImagesChallengeDataset'
+    metric = cfg.val_evaluator
+    assert (metric.type, metric.num_groups, metric.iou_thrs) == \
+        ('OpenImagesGroupMetric', 5, 0.5)
+    assert metric.count_dataset.ann_file == \
+        cfg.train_dataloader.dataset.ann_file
+    assert cfg.train_cfg.type == 'IterBasedTrainLoop'
+    assert cfg.train_cfg.max_iters == 180000
+    multi = _scheduler(cfg, 'MultiStepLR')
+    assert list(multi['milestones']) == [120000, 160000]
+    assert not multi['by_epoch']
+    assert _scheduler(cfg, 'LinearLR')['end'] == 6000
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.lr, opt.weight_decay) == (0.02, 0.0001)
+    assert cfg.optim_wrapper.clip_grad['max_norm'] == 35
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    test = cfg.model.test_cfg.rcnn if two_stage else cfg.model.test_cfg
+    assert (test.score_thr, test.max_per_img) == (0.0, 300)
+    if two_stage:
+        return
+    assert _prior(cfg) == 0.001
+    _check_loss(cfg, name)
+    if name.startswith('atss'):
+        _check_atss(cfg, name)
+    else:
+        assert head.type == 'RetinaHead'
+
+
 FAMILIES = [
+    (r'_openimages-challenge\.py$', check_openimages),
     (r'_lvis-v1\.py$', check_lvis),
     (r'^retinanet.*_coco(-\d+)?\.py$', check_coco_retinanet),
     (r'^atss-iou_.*_coco\.py$', check_coco_improved),

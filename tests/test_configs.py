@@ -43,7 +43,9 @@ def test_config_builds_trains_and_predicts(path):
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
     model.init_weights()
-    num_classes = model.bbox_head.num_classes
+    two_stage = hasattr(model, 'roi_head')
+    head = model.roi_head.bbox_head if two_stage else model.bbox_head
+    num_classes = head.num_classes
     packed = demo_mm_inputs(
         batch_size=2, image_shapes=[(3, 96, 128), (3, 128, 96)],
         num_items=[2, 1], num_classes=num_classes, with_mask=False)
@@ -57,7 +59,10 @@ def test_config_builds_trains_and_predicts(path):
     # With random weights and no score threshold, the stock candidate counts
     # (x 1203 classes) make PAA's multi-class NMS take a minute on CPU, so
     # the predict step looks at fewer candidates; all else is as configured.
-    model.bbox_head.test_cfg.nms_pre = 20
+    if two_stage:
+        model.rpn_head.test_cfg.update(nms_pre=20, max_per_img=20)
+    else:
+        model.bbox_head.test_cfg.nms_pre = 20
     with torch.no_grad():
         results = model(**model.data_preprocessor(packed, False),
                         mode='predict')

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from mmdet.models.dense_heads import AnchorHead, ATSSHead, PAAHead
 from mmdet.registry import DATASETS, MODELS
+from mmdet_efl.datasets import label_counts
 
 _SPLITS = ('train', 'val', 'test')
 
@@ -192,15 +193,5 @@ def train_image_counts(cfg: Config,
     """Training images per label, in the detector's label order (the
     frequency by which LVIS groups categories and the papers sort them)."""
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    dataset = DATASETS.build(
-        analysis_dataset_cfg(cfg, 'train', ann_file, data_root))
-    # COCO and LVIS map the file's categories to labels through cat_ids;
-    # LVIS's metainfo lists all 1203 names whatever the file holds
-    num_labels = len(getattr(dataset, 'cat_ids', None)
-                     or dataset.metainfo['classes'])
-    counts = np.zeros(num_labels, dtype=np.int64)
-    for i in range(len(dataset)):
-        labels = {inst['bbox_label']
-                  for inst in dataset.get_data_info(i)['instances']}
-        counts[list(labels)] += 1
-    return counts
+    return label_counts(DATASETS.build(
+        analysis_dataset_cfg(cfg, 'train', ann_file, data_root)), 'image')

@@ -1,3 +1,4 @@
+from .label_counts import label_counts
 from .strict_datasets import StrictCocoDataset, StrictLVISV1Dataset
 from .synthetic_longtail import (SyntheticSpec, category_image_counts,
                                  category_names, dataset_summary,
@@ -6,5 +7,5 @@ from .synthetic_longtail import (SyntheticSpec, category_image_counts,
 __all__ = [
     'StrictCocoDataset', 'StrictLVISV1Dataset', 'SyntheticSpec',
     'category_image_counts', 'category_names', 'dataset_summary',
-    'frequency_group', 'generate_dataset'
+    'frequency_group', 'generate_dataset', 'label_counts'
 ]

@@ -1,0 +1,7 @@
+# EFL Table 7 "Baseline†".
+_base_ = './atss-iou_r50_fpn_fl-180k_openimages-challenge.py'
+model = dict(
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')))
