@@ -229,9 +229,68 @@ def check_openimages(cfg, name):
         assert head.type == 'RetinaHead'
 
 
+def check_yolox(cfg, name):
+    # EFL appendix A / Table 8: YOLOX-S/M from scratch, 300 epochs, RFS on
+    # LVIS v1; YOLOX* = ATSS top-k 18, IoU branch, anchor scales {3, 4},
+    # IoU + L1 box losses, cls-bias weight decay 1e-4; s = 4 for EFL/EQFL
+    widen, deepen = (0.5, 0.33) if '_s_' in name else (0.75, 0.67)
+    backbone = cfg.model.backbone
+    assert (backbone.type, backbone.widen_factor, backbone.deepen_factor) \
+        == ('CSPDarknet', widen, deepen)
+    assert backbone.get('init_cfg') is None  # from scratch
+    assert cfg.train_cfg.max_epochs == 300
+    data = cfg.train_dataloader.dataset
+    assert data.type == 'MultiImageMixDataset'
+    assert data.dataset.type == 'ClassBalancedDataset'
+    assert data.dataset.oversample_thr == 1e-3
+    assert data.dataset.dataset.type == 'LVISV1Dataset'
+    assert cfg.val_evaluator.type == 'LVISBoxMetric'
+    head = cfg.model.bbox_head
+    assert head.num_classes == 1203
+    assert (cfg.model.test_cfg.score_thr, cfg.model.test_cfg.max_per_img) \
+        == (0.0, 300)
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    decay = {id(p): g['weight_decay'] for g in groups.param_groups
+             for p in g['params']}
+    if name.startswith('yolox_'):  # the original YOLOX ("Sigmoid")
+        assert head.type == 'YOLOXHead' and head.loss_cls.use_sigmoid
+        assert decay[id(model.bbox_head.multi_level_conv_cls[0].bias)] == 0
+        return
+    assert head.type == 'ATSSIoUHead' and _prior(cfg) == 0.001
+    anchors = head.anchor_generator
+    assert list(anchors.scales) == [3, 4]
+    assert list(anchors.strides) == [8, 16, 32]
+    assert cfg.model.train_cfg.assigner == dict(type='ATSSAssigner', topk=18)
+    assert head.loss_bbox.type == 'IoULoss' and head.loss_l1.type == 'L1Loss'
+    assert decay[id(model.bbox_head.atss_cls.bias)] == pytest.approx(1e-4)
+    assert decay[id(model.bbox_head.atss_reg.bias)] == 0
+    assert decay[id(model.bbox_head.atss_cls.weight)] == 5e-4
+    loss = head.loss_cls
+    hooks = [h['type'] for h in cfg.custom_hooks]
+    assert 'YOLOXModeSwitchHook' in hooks and 'EMAHook' in hooks
+    kind = re.search(r'_pafpn_(e?q?fl)', name).group(1)
+    expected = {'fl': 'FocalLoss', 'efl': 'EqualizedFocalLoss',
+                'qfl': 'QualityFocalLoss',
+                'eqfl': 'EqualizedQualityFocalLoss'}[kind]
+    assert loss.type == expected and loss.use_sigmoid
+    if kind.startswith('e'):
+        assert (loss.scale_factor, loss.gamma) == (4.0, 2.0)
+        assert f'{kind}-s4' in name
+        assert 'GradientCollectorHook' in hooks
+    else:
+        assert 'GradientCollectorHook' not in hooks
+    if kind in ('fl', 'efl'):
+        assert (loss.gamma, loss.alpha) == (2.0, 0.25)
+
+
 FAMILIES = [
+    (r'^yolox.*_lvis-v1\.py$', check_yolox),
     (r'_openimages-challenge\.py$', check_openimages),
-    (r'_lvis-v1\.py$', check_lvis),
+    (r'^(?!yolox).*_lvis-v1\.py$', check_lvis),
     (r'^retinanet.*_coco(-\d+)?\.py$', check_coco_retinanet),
     (r'^atss-iou_.*_coco\.py$', check_coco_improved),
 ]
@@ -242,8 +301,8 @@ FAMILIES = [
 def test_config_matches_paper(path):
     name = path.name
     cfg = Config.fromfile(str(path))
-    depth = 101 if '_r101_' in name else 50
-    assert cfg.model.backbone.depth == depth
+    if cfg.model.backbone.type == 'ResNet':
+        assert cfg.model.backbone.depth == (101 if '_r101_' in name else 50)
     checks = [fn for pattern, fn in FAMILIES if re.search(pattern, name)]
     assert len(checks) == 1, f'{name}: no paper family describes it'
     checks[0](cfg, name)

@@ -8,7 +8,7 @@ import torch
 
 from mmdet.evaluation import OpenImagesMetric
 from mmdet.evaluation.functional import eval_map
-from mmdet.registry import DATASETS
+from mmdet.registry import DATASETS, METRICS
 from mmdet_efl.datasets import label_counts
 from mmdet_efl.evaluation import OpenImagesGroupMetric
 from mmdet_efl.evaluation.metrics.openimages_group_metric import \
@@ -96,6 +96,12 @@ def test_counts_come_from_the_training_annotations(tiny_lvis):
     dataset = DATASETS.build(dict(cfg, pipeline=[]))
     np.testing.assert_array_equal(label_counts(dataset, 'instance'),
                                   expected)
+
+
+def test_registered():
+    metric = METRICS.build(dict(type='OpenImagesGroupMetric',
+                                instance_counts=[3, 1], num_groups=2))
+    assert isinstance(metric, OpenImagesGroupMetric)
 
 
 def test_bad_arguments_raise():

@@ -1,11 +1,18 @@
 """ATSS with an IoU-prediction branch: the head of EFL's improved baseline
-(EFL sec. 4.1, Table 5 "IB")."""
-from typing import Tuple
+(EFL sec. 4.1, Table 5 "IB"), and the predictor of YOLOX* (EFL appendix A,
+Table 8)."""
+from typing import Optional, Tuple
 
 from mmdet.models.dense_heads import ATSSHead
+from mmdet.models.losses import QualityFocalLoss
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_overlaps
+from mmdet.utils import ConfigType, reduce_mean
 from torch import Tensor
+
+from mmdet_efl.models.losses import EqualizedQualityFocalLoss
+
+QUALITY_LOSSES = (QualityFocalLoss, EqualizedQualityFocalLoss)
 
 
 @MODELS.register_module()
@@ -23,11 +30,38 @@ class ATSSIoUHead(ATSSHead):
     Args:
         use_iou_branch: if False the head is stock ``ATSSHead``
             (centerness), for ablations (EFL Table 5).
+        quality_cls_target: train the classifier against ``(labels, IoU)``
+            soft targets, as quality focal losses (QFL, EQFL; EFL Table 8)
+            take them. ``None`` (default) turns it on exactly when
+            ``loss_cls`` is ``QualityFocalLoss`` or
+            ``EqualizedQualityFocalLoss``.
+        loss_l1: an optional L1 loss between the predicted and the encoded
+            target box deltas of positives, next to ``loss_bbox`` (YOLOX*'s
+            "IoU loss combined with the L1 loss", EFL appendix A); reported
+            as ``loss_l1`` and averaged over positives like ``loss_bbox``.
     """
 
-    def __init__(self, *args, use_iou_branch: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 use_iou_branch: bool = True,
+                 quality_cls_target: Optional[bool] = None,
+                 loss_l1: Optional[ConfigType] = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.use_iou_branch = use_iou_branch
+        quality_loss = isinstance(self.loss_cls, QUALITY_LOSSES)
+        if quality_cls_target is None:
+            quality_cls_target = quality_loss
+        if quality_cls_target and not use_iou_branch:
+            raise ValueError('quality_cls_target needs use_iou_branch=True: '
+                             'the quality target is the IoU')
+        if quality_loss and not quality_cls_target:
+            raise ValueError(f'{type(self.loss_cls).__name__} takes '
+                             '(labels, IoU) targets; leave '
+                             'quality_cls_target at None or True')
+        self.quality_cls_target = quality_cls_target
+        self.loss_l1 = MODELS.build(loss_l1) if loss_l1 else None
+        self._l1_levels = []
 
     def loss_by_feat_single(self, anchors: Tensor, cls_score: Tensor,
                             bbox_pred: Tensor, centerness: Tensor,
@@ -51,19 +85,30 @@ class ATSSIoUHead(ATSSHead):
         labels = labels.reshape(-1)
         label_weights = label_weights.reshape(-1)
 
-        loss_cls = self.loss_cls(
-            cls_score, labels, label_weights, avg_factor=avg_factor)
-
         pos = ((labels >= 0) & (labels < self.num_classes)).nonzero(
             as_tuple=True)[0]
+        quality = cls_score.new_zeros(labels.shape)
         if len(pos) == 0:
             zero = bbox_pred.sum() * 0 + iou_pred.sum() * 0
-            return loss_cls, zero, zero, bbox_pred.new_tensor(0.)
-        decoded = self.bbox_coder.decode(anchors[pos], bbox_pred[pos])
-        iou_targets = self.iou_target(decoded, bbox_targets[pos])
-        loss_bbox = self.loss_bbox(decoded, bbox_targets[pos], avg_factor=1.0)
-        loss_iou = self.loss_centerness(
-            iou_pred[pos], iou_targets, avg_factor=avg_factor)
+            loss_bbox = loss_iou = loss_l1 = zero
+        else:
+            decoded = self.bbox_coder.decode(anchors[pos], bbox_pred[pos])
+            iou_targets = self.iou_target(decoded, bbox_targets[pos])
+            quality[pos] = iou_targets
+            loss_bbox = self.loss_bbox(decoded, bbox_targets[pos],
+                                       avg_factor=1.0)
+            loss_iou = self.loss_centerness(
+                iou_pred[pos], iou_targets, avg_factor=avg_factor)
+            if self.loss_l1 is not None:
+                loss_l1 = self.loss_l1(
+                    bbox_pred[pos],
+                    self.bbox_coder.encode(anchors[pos], bbox_targets[pos]),
+                    avg_factor=1.0)
+        if self.loss_l1 is not None:
+            self._l1_levels.append((loss_l1, len(pos)))
+        target = (labels, quality) if self.quality_cls_target else labels
+        loss_cls = self.loss_cls(
+            cls_score, target, label_weights, avg_factor=avg_factor)
         return loss_cls, loss_bbox, loss_iou, bbox_pred.new_tensor(
             float(len(pos)))
 
@@ -75,7 +120,16 @@ class ATSSIoUHead(ATSSHead):
             decoded_boxes.detach(), gt_boxes, is_aligned=True).clamp(min=0)
 
     def loss_by_feat(self, *args, **kwargs) -> dict:
+        self._l1_levels = []
         losses = super().loss_by_feat(*args, **kwargs)
         if self.use_iou_branch:
             losses['loss_iou'] = losses.pop('loss_centerness')
+        if self.loss_l1 is not None:
+            # normalised like ATSSHead's box loss: by the positives of all
+            # images, averaged over processes
+            num_pos = losses['loss_bbox'][0].new_tensor(
+                float(sum(n for _, n in self._l1_levels)))
+            num_pos = reduce_mean(num_pos).clamp_(min=1).item()
+            losses['loss_l1'] = [l1 / num_pos for l1, _ in self._l1_levels]
+            self._l1_levels = []
         return losses
