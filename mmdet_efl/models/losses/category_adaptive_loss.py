@@ -54,10 +54,12 @@ class _ModulatedFocalFunction(torch.autograd.Function):
         if ctx.stats is not None:
             ctx.owner._add_pending(*ctx.stats, grad_output)
         if grad_output.dim() == 0:
-            grad_in = grad * grad_output
-        else:
-            grad_in = grad * grad_output.to(grad.dtype)
-        return grad_in, None, None
+            # a plain loss.backward() passes 1: hand over the stored
+            # gradient instead of writing a scaled [N, C] copy of it
+            if not grad_output.is_cuda and float(grad_output) == 1.0:
+                return grad, None, None
+            return grad * grad_output, None, None
+        return grad * grad_output.to(grad.dtype), None, None
 
 
 class CategoryAdaptiveLoss(nn.Module):

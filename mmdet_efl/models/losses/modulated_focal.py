@@ -100,6 +100,20 @@ def _chunk_loss_and_grad(x: Tensor, y: Tensor, terms: FocalTerms,
     gamma = terms.gamma
     modulator = dist.pow(gamma)
 
+    coef = _coefficient(y, terms, weight)
+    scaled = modulator if coef is None else modulator * coef
+    loss = scaled * bce
+    if not need_grad:
+        return loss, None
+    ratio = (p * q).div_(dist.clamp(min=_TINY)).mul_(bce).mul_(gamma)
+    # d/dx = scaled * [(p - y) + sign(p - y) * gamma p q BCE / |y - p|]
+    grad = scaled * (ratio.mul_(torch.sign(y_minus_p)).add_(y_minus_p)).neg_()
+    return loss, grad
+
+
+def _coefficient(y: Tensor, terms: FocalTerms,
+                 weight: Optional[Tensor]) -> Optional[Tensor]:
+    """``a_t * W * weight`` of the kernel, or None when all are 1."""
     coef = None
     if terms.alpha is not None:
         coef = (1.0 - terms.alpha) + (2.0 * terms.alpha - 1.0) * y
@@ -110,15 +124,41 @@ def _chunk_loss_and_grad(x: Tensor, y: Tensor, terms: FocalTerms,
         coef = w if coef is None else coef * w
     if weight is not None:
         coef = weight if coef is None else coef * weight
-    scaled = modulator if coef is None else modulator * coef
+    return coef
 
+
+def _binary_loss_and_grad(x: Tensor, is_pos: Tensor, y: Tensor,
+                          terms: FocalTerms, weight: Optional[Tensor]
+                          ) -> Tuple[Tensor, Tensor]:
+    """The kernel for binary targets, in log space (used by the fused path).
+
+    With ``x_t = x`` for positives and ``-x`` for negatives, one ``log1p``
+    gives both logarithms: ``-log(1 - p_t) = softplus(x_t) = relu(x_t) +
+    log1p(e^-|x|)`` and ``BCE = -log p_t = softplus(x_t) - x_t``. The
+    modulator is then ``(1 - p_t)^g = exp(-g softplus(x_t))``: no ``pow`` (a
+    log and an exp) and no division by ``|y - p|``. The derivative is EFL
+    eq. 6 / RetinaNet eq. 10 in terms of ``x_t``::
+
+        dL/dx_t = -c (1 - p_t)^g (g p_t BCE + (1 - p_t)),  dx_t/dx = +-1
+
+    Written so that Inductor keeps every intermediate in registers: the only
+    full-size buffer is the gradient (with the eager form it also wrote
+    ``log1p(e^-|x|)`` to memory; bench/loss_speed.py).
+    """
+    x_t = torch.where(is_pos, x, -x)
+    e = torch.exp(-x.abs())
+    softplus_t = torch.relu(x_t) + torch.log1p(e)
+    bce = softplus_t - x_t
+    modulator = torch.exp(-terms.gamma * softplus_t)
+    # 1 - p_t = sigmoid(-x_t) from the same exp, without cancelling;
+    # p_t = 1 - q_t is exact where it matters (p_t near 1) and only scales a
+    # negligible term where p_t is tiny
+    q_t = torch.where(x_t >= 0, e, 1.0) / (1.0 + e)
+    coef = _coefficient(y, terms, weight)
+    scaled = modulator if coef is None else modulator * coef
     loss = scaled * bce
-    if not need_grad:
-        return loss, None
-    ratio = (p * q).div_(dist.clamp(min=_TINY)).mul_(bce).mul_(gamma)
-    # d/dx = scaled * [(p - y) + sign(p - y) * gamma p q BCE / |y - p|]
-    grad = scaled * (ratio.mul_(torch.sign(y_minus_p)).add_(y_minus_p)).neg_()
-    return loss, grad
+    grad_t = scaled * (terms.gamma * (1.0 - q_t) * bce + q_t)
+    return loss, torch.where(is_pos, -grad_t, grad_t)
 
 
 def _fused_body(x: Tensor, labels: Optional[Tensor], scores: Optional[Tensor],
@@ -134,30 +174,38 @@ def _fused_body(x: Tensor, labels: Optional[Tensor], scores: Optional[Tensor],
     num_classes = x.shape[1]
     if target is None:
         classes = torch.arange(num_classes, device=x.device)
-        y = (labels[:, None] == classes[None, :]).to(dtype)
+        is_pos = labels[:, None] == classes[None, :]
+        y = is_pos.to(dtype)
         if scores is not None:
             y = y * scores[:, None].to(dtype)
     else:
         y = target.to(dtype)
     terms = FocalTerms(gamma=gamma, w_pos=w_pos, w_neg=w_neg, alpha=None)
-    loss, grad = _chunk_loss_and_grad(x.to(dtype), y, terms, weight, True)
+    if target is None and scores is None:
+        loss, grad = _binary_loss_and_grad(x.to(dtype), is_pos, y, terms,
+                                           weight)
+    else:
+        loss, grad = _chunk_loss_and_grad(x.to(dtype), y, terms, weight,
+                                          True)
     # alpha_t applied here rather than through FocalTerms.alpha: folded into
-    # the kernel's shared coefficient, Inductor materialises one more [N, C]
-    # buffer (peak 276 instead of 184 MB at 20000 x 1203, bench/loss_speed).
+    # the kernel's shared coefficient, Inductor materialised one more [N, C]
+    # buffer (bench/loss_speed.py).
     if alpha is not None:
         a = (1.0 - alpha) + (2.0 * alpha - 1.0) * y
         loss = loss * a
         grad = grad * a
     grad = grad * scale
     grad_abs = grad.abs()
-    abs_sum = grad_abs.sum(0)
+    binary = target is None and scores is None
+    abs_sum = None if binary else grad_abs.sum(0)
     if target is None:
         # positives by label, as the eager path counts them (also at
         # quality 0), gathered without an [N, C] mask
         col = labels.clamp(max=num_classes - 1)
         at_label = grad_abs.gather(1, col[:, None])[:, 0]
         at_label = at_label * (labels < num_classes).to(dtype)
-        pos_sum = torch.zeros_like(abs_sum).scatter_add(0, col, at_label)
+        pos_sum = torch.zeros(num_classes, dtype=dtype, device=x.device
+                              ).scatter_add(0, col, at_label)
     else:
         pos_sum = (grad_abs * (y > 0)).sum(0)
     loss_out = loss.sum() * scale if reduce else loss * scale
@@ -195,6 +243,14 @@ def _run_fused(pred, terms, labels, scores, target, weight, scale, reduce):
             f'mmdet-efl: the compiled loss kernel failed ({err!r:.200}); '
             'using the eager kernel from now on', RuntimeWarning)
         return None
+    if abs_sum is None:
+        # binary targets: positives' gradients have the opposite sign of
+        # scale, negatives' its sign, so sum |g| = +-sum g + 2 sum_pos |g|;
+        # a matrix-vector product reads the gradient faster than a compiled
+        # column reduction
+        col_sum = torch.mv(grad.t(), grad.new_ones(grad.shape[0]))
+        sign = 1.0 if scale >= 0 else -1.0
+        abs_sum = sign * col_sum.to(pos_sum.dtype) + 2 * pos_sum
     return loss, grad, (pos_sum, abs_sum - pos_sum)
 
 

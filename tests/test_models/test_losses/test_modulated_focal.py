@@ -19,32 +19,38 @@ def _run(loss, pred, labels, weight):
     return out.detach(), x.grad, state['pos_grad'], state['neg_grad']
 
 
-def _inputs():
+def _inputs(spread=4.0):
     g = torch.Generator().manual_seed(0)
-    pred = torch.randn(300, C, generator=g) * 4
+    pred = (torch.randn(300, C, generator=g) * spread).clamp(-100, 100)
     labels = torch.randint(0, C + 1, (300, ), generator=g)
     weight = (torch.rand(300, generator=g) > 0.1).float()
     return pred, labels, weight
 
 
-def _planted():
-    loss = EqualizedFocalLoss(C)
+def _planted(loss_weight=1.0):
+    loss = EqualizedFocalLoss(C, loss_weight=loss_weight)
     loss.pos_grad.copy_(torch.linspace(0, 1, C, dtype=torch.float64))
     loss.neg_grad.fill_(1.0)
     return loss
 
 
-def test_fused_kernel_matches_eager(monkeypatch):
-    pred, labels, weight = _inputs()
+@pytest.mark.parametrize('spread,loss_weight', [(4.0, 1.0), (60.0, 1.0),
+                                                (4.0, -0.5)])
+def test_fused_kernel_matches_eager(monkeypatch, spread, loss_weight):
+    """The fused path's binary kernel works in log space (no pow, no
+    division by |y - p|) and gets sum |grad| from sum grad, the eager one
+    does neither: equal values, gradients and statistics, also for logits
+    out to +-100 and a negative loss weight (gradient signs flip)."""
+    pred, labels, weight = _inputs(spread)
     monkeypatch.setenv(mf.FUSED_ENV, '0')
-    eager = _run(_planted(), pred, labels, weight)
+    eager = _run(_planted(loss_weight), pred, labels, weight)
     monkeypatch.setenv(mf.FUSED_ENV, '1')
     monkeypatch.setattr(mf, '_fused_broken', False)
     calls = []
     real = mf._run_fused
     monkeypatch.setattr(mf, '_run_fused',
                         lambda *a: calls.append(1) or real(*a))
-    fused = _run(_planted(), pred, labels, weight)
+    fused = _run(_planted(loss_weight), pred, labels, weight)
     assert calls and not mf._fused_broken, 'the fused kernel did not run'
     for a, b in zip(fused, eager):
         torch.testing.assert_close(a.double(), b.double(), rtol=1e-5,
@@ -92,3 +98,27 @@ def test_fused_counts_zero_quality_positives_like_eager(monkeypatch):
     for a, b in zip(*results):
         torch.testing.assert_close(a.double(), b.double(), rtol=1e-5,
                                    atol=1e-9)
+
+
+def test_backward_hands_over_or_scales_the_stored_gradient():
+    """``loss.backward()`` passes the stored gradient on without a scaled
+    copy; other upstream gradients scale it; retained graphs give the same
+    gradient again (nothing is modified in place)."""
+    pred, labels, weight = _inputs()
+    x = pred.clone().requires_grad_()
+    # s = 0: the gradient statistics each backward adds leave gamma_j alone
+    loss = EqualizedFocalLoss(C, scale_factor=0.0)
+    loss(x, labels, weight, avg_factor=7.0).backward()
+    once = x.grad.clone()
+    x.grad = None
+    (3.0 * loss(x, labels, weight, avg_factor=7.0)).backward()
+    torch.testing.assert_close(x.grad, 3.0 * once)
+    x.grad = None
+    out = loss(x, labels, weight, avg_factor=7.0)
+    out.backward(retain_graph=True)
+    out.backward()
+    torch.testing.assert_close(x.grad, 2.0 * once)
+    # the graph's other uses of x add to the handed-over gradient
+    x.grad = None
+    (loss(x, labels, weight, avg_factor=7.0) + x.sum()).backward()
+    torch.testing.assert_close(x.grad, once + 1.0)
