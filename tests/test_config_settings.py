@@ -331,3 +331,17 @@ def test_configs_readme_lists_every_config():
     present = {os.path.relpath(p, REPO / 'configs') for p in CONFIGS}
     assert present <= listed, sorted(present - listed)
     assert "papers' published results, not ours" in readme
+
+
+ALL_CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
+                     if '_base_' not in p.parts)
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS,
+                         ids=[p.name for p in ALL_CONFIGS])
+def test_test_loop_is_the_val_loop(path):
+    """tools/test.py evaluates exactly what validation does: no stock COCO
+    setting left over in the test dataloader or evaluator."""
+    cfg = Config.fromfile(str(path))
+    assert cfg.test_evaluator == cfg.val_evaluator
+    assert cfg.test_dataloader.dataset == cfg.val_dataloader.dataset

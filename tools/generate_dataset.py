@@ -2,19 +2,26 @@
 
     python tools/generate_dataset.py data/synthetic_lvis --seed 0
     python tools/generate_dataset.py data/synthetic_coco --balanced
+    python tools/generate_dataset.py data/synthetic_lvis \
+        --openimages data/synthetic_openimages
 
 See ``mmdet_efl.datasets.synthetic_longtail`` for what is drawn.
 """
 import argparse
 import dataclasses
 
-from mmdet_efl.datasets import SyntheticSpec, dataset_summary, generate_dataset
+from mmdet_efl.datasets import (SyntheticSpec, dataset_summary,
+                                export_openimages_challenge, generate_dataset)
 
 
 def main() -> None:
     defaults = SyntheticSpec()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('out_dir', help='output folder')
+    parser.add_argument(
+        '--openimages', metavar='DIR',
+        help='also write it in the OpenImages Challenge 2019 layout to DIR '
+        '(the data_root of configs/openimages/)')
     for field in dataclasses.fields(SyntheticSpec):
         default = getattr(defaults, field.name)
         flag = '--' + field.name.replace('_', '-')
@@ -24,8 +31,12 @@ def main() -> None:
             parser.add_argument(flag, type=type(default), default=default)
     args = vars(parser.parse_args())
     out_dir = args.pop('out_dir')
+    openimages = args.pop('openimages')
     paths = generate_dataset(out_dir, SyntheticSpec(**args))
     print(f"wrote {paths['train']} and {paths['val']}")
+    if openimages:
+        export_openimages_challenge(out_dir, openimages)
+        print(f'wrote the OpenImages Challenge layout to {openimages}')
     print('categories per frequency group:', dataset_summary(paths['train']))
 
 

@@ -9,9 +9,9 @@ _base_ = [
 custom_imports = dict(imports=['mmdet_efl'], allow_failed_imports=False)
 train_dataloader = {{_base_.oic_train_dataloader}}
 val_dataloader = {{_base_.oic_val_dataloader}}
-test_dataloader = {{_base_.oic_val_dataloader}}
+test_dataloader = {{_base_.oic_test_dataloader}}
 val_evaluator = {{_base_.oic_val_evaluator}}
-test_evaluator = {{_base_.oic_val_evaluator}}
+test_evaluator = {{_base_.oic_test_evaluator}}
 train_cfg = {{_base_.oic_train_cfg}}
 param_scheduler = {{_base_.oic_param_scheduler}}
 default_hooks = {{_base_.oic_default_hooks}}

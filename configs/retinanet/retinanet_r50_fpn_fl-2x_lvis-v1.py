@@ -11,9 +11,9 @@ custom_imports = dict(imports=['mmdet_efl'], allow_failed_imports=False)
 
 train_dataloader = {{_base_.lvis_train_dataloader}}
 val_dataloader = {{_base_.lvis_val_dataloader}}
-test_dataloader = {{_base_.lvis_val_dataloader}}
+test_dataloader = {{_base_.lvis_test_dataloader}}
 val_evaluator = {{_base_.lvis_val_evaluator}}
-test_evaluator = {{_base_.lvis_val_evaluator}}
+test_evaluator = {{_base_.lvis_test_evaluator}}
 train_cfg = {{_base_.lvis_train_cfg}}
 param_scheduler = {{_base_.stabilized_param_scheduler}}
 optim_wrapper = {{_base_.stabilized_optim_wrapper}}

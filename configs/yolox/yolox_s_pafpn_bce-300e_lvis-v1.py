@@ -38,6 +38,7 @@ val_dataloader = dict(
         data_prefix=dict(img=''),
         test_mode=True,
         pipeline={{_base_.test_pipeline}}))
-test_dataloader = val_dataloader
+# a copy: mmengine pops _delete_ from a dict as it merges it
+test_dataloader = dict(dataset=dict(val_dataloader['dataset']))
 val_evaluator = {{_base_.lvis_val_evaluator}}
-test_evaluator = {{_base_.lvis_val_evaluator}}
+test_evaluator = {{_base_.lvis_test_evaluator}}

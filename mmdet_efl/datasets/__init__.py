@@ -1,4 +1,5 @@
 from .label_counts import label_counts
+from .openimages_export import export_openimages_challenge
 from .strict_datasets import StrictCocoDataset, StrictLVISV1Dataset
 from .synthetic_longtail import (SyntheticSpec, category_image_counts,
                                  category_names, dataset_summary,
@@ -7,5 +8,6 @@ from .synthetic_longtail import (SyntheticSpec, category_image_counts,
 __all__ = [
     'StrictCocoDataset', 'StrictLVISV1Dataset', 'SyntheticSpec',
     'category_image_counts', 'category_names', 'dataset_summary',
-    'frequency_group', 'generate_dataset', 'label_counts'
+    'export_openimages_challenge', 'frequency_group', 'generate_dataset',
+    'label_counts'
 ]

@@ -71,3 +71,9 @@ lvis_val_evaluator = dict(
     backend='faster_coco_eval',
     ann_file=lvis_data_root + 'annotations/lvis_v1_val.json',
     metric='bbox')
+# The test loop gets copies: mmengine pops _delete_ from a dict as it merges
+# it, so one dict taken over for both val_* and test_* would be merged into
+# the stock COCO test settings instead of replacing them.
+lvis_test_dataloader = dict(
+    lvis_val_dataloader, dataset=dict(lvis_val_dataloader['dataset']))
+lvis_test_evaluator = dict(lvis_val_evaluator)

@@ -75,6 +75,10 @@ oic_val_evaluator = dict(
     ioa_thrs=0.5,
     use_group_of=True,
     get_supercategory=True)
+# copies for the test loop (see lvis_v1_detection.py)
+oic_test_dataloader = dict(
+    oic_val_dataloader, dataset=dict(oic_val_dataloader['dataset']))
+oic_test_evaluator = dict(oic_val_evaluator)
 # EFL sec. 4.5: "trained by a schedule of 120k/160k/180k with the random
 # sampler", batch 16 (lr 0.02), with LVIS's stabilised 6000-iteration warm-up.
 oic_train_cfg = dict(

@@ -29,6 +29,8 @@ class OpenImagesGroupMetric(OpenImagesMetric):
     """``OpenImagesMetric`` (same ``AP50``/``mAP``) plus ``AP1`` ...
     ``AP{num_groups}``: the mean AP of each frequency group at the first IoU
     threshold, over the group's categories present in the evaluation set.
+    It also reads the group-of flag of mmdet's
+    ``OpenImagesChallengeDataset``, which the stock metric does not.
 
     Args:
         num_groups: number of equal-size groups (5 in EFL Table 7).
@@ -56,6 +58,16 @@ class OpenImagesGroupMetric(OpenImagesMetric):
         self.count_dataset = count_dataset
         self._counts = (None if instance_counts is None else
                         np.asarray(instance_counts, dtype=np.int64))
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        # mmdet 3.3's OpenImagesChallengeDataset names the flag
+        # 'is_group_ofs' while OpenImagesMetric reads 'is_group_of' (a
+        # KeyError on every challenge image); accept both
+        for sample in data_samples:
+            for inst in sample.get('instances', ()):
+                if 'is_group_of' not in inst and 'is_group_ofs' in inst:
+                    inst['is_group_of'] = inst['is_group_ofs']
+        super().process(data_batch, data_samples)
 
     def _instance_counts(self) -> np.ndarray:
         if self._counts is None:
