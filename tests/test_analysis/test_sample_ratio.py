@@ -46,3 +46,34 @@ def test_command_on_the_generated_dataset(tiny_runs, tiny_lvis, tmp_path):
     ordered = np.array(saved['image_count'])[saved['order']]
     assert (np.diff(ordered) <= 0).all()
     assert set(saved['group']) <= {'r', 'c', 'f'}
+
+
+def test_command_on_coco_format_files_given_by_flag(tmp_path):
+    """A stock-COCO config pointed at other COCO-format files with
+    --data-root/--ann-file/--img-prefix (here: a generated balanced dataset
+    whose categories carry COCO names, as real COCO files do)."""
+    import json as _json
+
+    from mmdet.datasets import CocoDataset
+    from mmdet_efl.datasets import SyntheticSpec, generate_dataset
+    from tests.helpers import REPO
+    root = tmp_path / 'coco'
+    generate_dataset(str(root), SyntheticSpec(
+        num_classes=4, num_train=12, num_val=4, balanced=True, seed=2))
+    ann = root / 'annotations/train.json'
+    data = _json.loads(ann.read_text())
+    coco_names = CocoDataset.METAINFO['classes']
+    for cat, name in zip(data['categories'], coco_names):
+        cat['name'] = name
+    ann.write_text(_json.dumps(data))
+    out = tmp_path / 'out'
+    saved = sample_ratio_main([
+        str(REPO / 'configs/efl/atss-iou_r50_fpn_fl-2x_coco.py'), str(out),
+        '--data-root', str(root), '--ann-file', 'annotations/train.json',
+        '--img-prefix', '', '--train-ann-file', 'annotations/train.json'])
+    assert saved['images'] == 12
+    assert saved['image_count'] == [
+        len({a['image_id'] for a in data['annotations']
+             if a['category_id'] == c['id']}) for c in data['categories']]
+    assert all(p > 0 for p in saved['pos'])
+    assert (out / 'efl_fig2.png').exists()
