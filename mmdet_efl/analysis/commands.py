@@ -196,8 +196,11 @@ def training_curves_main(argv: Optional[List[str]] = None) -> dict:
                         metavar=('NAME', 'WORK_DIR'))
     parser.add_argument('--keys', nargs='+',
                         help='scalar names (default: every */gamma_* key)')
+    parser.add_argument('--log-x', action='store_true',
+                        help='logarithmic iteration axis')
     args = parser.parse_args(argv)
     runs = dict(args.run)
     keys = args.keys or group_keys(read_scalars(next(iter(runs.values()))))
     return write_figure(args.out_dir, 'training_curves',
-                        lambda f: plot_curves(runs, keys, f))
+                        lambda f: plot_curves(runs, keys, f,
+                                              log_x=args.log_x))

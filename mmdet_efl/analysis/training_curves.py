@@ -31,7 +31,8 @@ def scalar_series(records: List[dict], key: str) -> Tuple[List[int],
 
 
 def plot_curves(runs: Dict[str, str], keys: Sequence[str],
-                out_file: str, title: str = '') -> Dict[str, Dict]:
+                out_file: str, title: str = '',
+                log_x: bool = False) -> Dict[str, Dict]:
     """One panel per scalar ``key``, one line per run (``name: work_dir``).
 
     Returns the plotted numbers, ``{run: {key: (steps, values)}}``.
@@ -45,6 +46,8 @@ def plot_curves(runs: Dict[str, str], keys: Sequence[str],
             steps, values = data[name][key]
             ax.plot(steps, values, label=name, linewidth=1.2)
         ax.set_xlabel('iteration')
+        if log_x:  # EFL's factors move in the first iterations
+            ax.set_xscale('log')
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()

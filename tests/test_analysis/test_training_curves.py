@@ -17,7 +17,8 @@ def test_group_curves_equal_the_logged_values(tiny_runs, tmp_path):
     keys = group_keys(records)
     # tiny_lvis has rare (<= 10 images) and common categories only
     assert keys == ['loss_cls/gamma_rare', 'loss_cls/gamma_common']
-    data = training_curves_main([str(tmp_path), '--run', 'EFL', work])
+    data = training_curves_main([str(tmp_path), '--run', 'EFL', work,
+                                 '--log-x'])
     saved = json.loads((tmp_path / 'training_curves.json').read_text())
     assert saved == json.loads(json.dumps(data))
     for key in keys:
