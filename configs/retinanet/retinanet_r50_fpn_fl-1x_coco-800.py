@@ -2,25 +2,14 @@
 # COCO at a 800-pixel train/test scale: RetinaNet Table 1e. Stock mmdet
 # RetinaNet (3 scales x 3 ratios, lr 0.01 for 16 images, 1x); only the image
 # scale differs (800 x 1333, as Detectron).
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+_base_ = [
+    'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+    '../_base_/datasets/coco_single_scale.py',
+]
 custom_imports = dict(imports=['mmdet_efl'], allow_failed_imports=False)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
+train_pipeline = {{_base_.retinanet_scale_pipelines.s800.train}}
+test_pipeline = {{_base_.retinanet_scale_pipelines.s800.test}}
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -23,24 +23,13 @@ lvis_param_scheduler = [
         gamma=0.1)
 ]
 stabilized_param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=6000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=24,
-        by_epoch=True,
-        milestones=[16, 22],
-        gamma=0.1)
+    dict(lvis_param_scheduler[0], end=6000), lvis_param_scheduler[1]
 ]
 lvis_optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
 stabilized_optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001),
-    clip_grad=dict(max_norm=35, norm_type=2))
+    lvis_optim_wrapper, clip_grad=dict(max_norm=35, norm_type=2))
 lvis_auto_scale_lr = dict(enable=False, base_batch_size=16)
 lvis_test_cfg = dict(
     nms_pre=1000,
