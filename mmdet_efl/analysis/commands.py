@@ -19,7 +19,7 @@ from .loss_distribution import (DEFAULT_GAMMAS, LossCollector,
 from .loss_figures import FORMULA_FIGURES
 from .sample_ratio import SampleCounter, plot_sample_ratio
 from .score_margin import MarginAccumulator, plot_margins
-from .training_curves import group_keys, plot_curves, read_scalars
+from .training_curves import plot_curves
 
 
 def write_figure(out_dir: str, name: str,
@@ -199,8 +199,6 @@ def training_curves_main(argv: Optional[List[str]] = None) -> dict:
     parser.add_argument('--log-x', action='store_true',
                         help='logarithmic iteration axis')
     args = parser.parse_args(argv)
-    runs = dict(args.run)
-    keys = args.keys or group_keys(read_scalars(next(iter(runs.values()))))
     return write_figure(args.out_dir, 'training_curves',
-                        lambda f: plot_curves(runs, keys, f,
+                        lambda f: plot_curves(dict(args.run), args.keys, f,
                                               log_x=args.log_x))

@@ -1,7 +1,7 @@
 """Training curves from MMEngine's ``vis_data/scalars.json`` logs."""
 import json
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -30,15 +30,20 @@ def scalar_series(records: List[dict], key: str) -> Tuple[List[int],
     return steps, values
 
 
-def plot_curves(runs: Dict[str, str], keys: Sequence[str],
+def plot_curves(runs: Dict[str, str], keys: Optional[Sequence[str]],
                 out_file: str, title: str = '',
                 log_x: bool = False) -> Dict[str, Dict]:
-    """One panel per scalar ``key``, one line per run (``name: work_dir``).
+    """One panel per scalar ``key``, one line per run (``name: work_dir``);
+    ``keys=None`` plots the per-group focusing factors of the first run's
+    log (:func:`group_keys`).
 
     Returns the plotted numbers, ``{run: {key: (steps, values)}}``.
     """
-    data = {name: {key: scalar_series(read_scalars(wd), key) for key in keys}
-            for name, wd in runs.items()}
+    records = {name: read_scalars(wd) for name, wd in runs.items()}
+    if keys is None:
+        keys = group_keys(next(iter(records.values())))
+    data = {name: {key: scalar_series(recs, key) for key in keys}
+            for name, recs in records.items()}
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6),
                              squeeze=False)
     for ax, key in zip(axes[0], keys):

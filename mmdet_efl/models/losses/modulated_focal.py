@@ -82,6 +82,22 @@ def _chunk_target(labels: Optional[Tensor], scores: Optional[Tensor],
     return target, torch.where(fg, lab, -1)
 
 
+def _coefficient(y: Tensor, terms: FocalTerms,
+                 weight: Optional[Tensor]) -> Optional[Tensor]:
+    """``a_t * W * weight`` of the kernel, or None when all are 1."""
+    coef = None
+    if terms.alpha is not None:
+        coef = (1.0 - terms.alpha) + (2.0 * terms.alpha - 1.0) * y
+    if terms.w_pos is not None or terms.w_neg is not None:
+        w_pos = terms.w_pos if terms.w_pos is not None else 1.0
+        w_neg = terms.w_neg if terms.w_neg is not None else 1.0
+        w = w_neg + (w_pos - w_neg) * y
+        coef = w if coef is None else coef * w
+    if weight is not None:
+        coef = weight if coef is None else coef * weight
+    return coef
+
+
 def _chunk_loss_and_grad(x: Tensor, y: Tensor, terms: FocalTerms,
                          weight: Optional[Tensor],
                          need_grad: bool) -> Tuple[Tensor, Optional[Tensor]]:
@@ -109,22 +125,6 @@ def _chunk_loss_and_grad(x: Tensor, y: Tensor, terms: FocalTerms,
     # d/dx = scaled * [(p - y) + sign(p - y) * gamma p q BCE / |y - p|]
     grad = scaled * (ratio.mul_(torch.sign(y_minus_p)).add_(y_minus_p)).neg_()
     return loss, grad
-
-
-def _coefficient(y: Tensor, terms: FocalTerms,
-                 weight: Optional[Tensor]) -> Optional[Tensor]:
-    """``a_t * W * weight`` of the kernel, or None when all are 1."""
-    coef = None
-    if terms.alpha is not None:
-        coef = (1.0 - terms.alpha) + (2.0 * terms.alpha - 1.0) * y
-    if terms.w_pos is not None or terms.w_neg is not None:
-        w_pos = terms.w_pos if terms.w_pos is not None else 1.0
-        w_neg = terms.w_neg if terms.w_neg is not None else 1.0
-        w = w_neg + (w_pos - w_neg) * y
-        coef = w if coef is None else coef * w
-    if weight is not None:
-        coef = weight if coef is None else coef * weight
-    return coef
 
 
 def _binary_loss_and_grad(x: Tensor, is_pos: Tensor, y: Tensor,
