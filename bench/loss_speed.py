@@ -7,9 +7,10 @@ positive anchor per 1000 (LVIS-like sparsity). Rows: the naive autograd EFL
 written straight from EFL eq. 4 (the baseline), this package's
 ``EqualizedFocalLoss`` (statistics included), mmdet's ``FocalLoss``,
 ``FocalLossStar``, ``EQLv2FocalLoss``, and a plain copy of the logits as the
-memory-bandwidth reference. Time is the median over repeats; ratios are
-against the naive baseline of the same run. Peak extra memory is measured in
-a fresh subprocess per row (growth of the peak resident set over the inputs).
+memory-bandwidth reference. Time is the median over repeats, the rows
+taking turns within each repeat; ratios are against the naive baseline of the
+same run. Peak extra memory is measured in a fresh subprocess per row
+(growth of the peak resident set over the inputs).
 Effective GB/s counts the bytes of logits read plus gradient written.
 ``EqualizedFocalLoss`` and ``EQLv2FocalLoss`` use the fused (compiled)
 kernel at this size; ``MMDET_EFL_FUSED=0`` measures the eager one. The
@@ -98,15 +99,20 @@ def step(fn: Callable, pred: torch.Tensor, labels: torch.Tensor,
     fn(x, labels).backward()
 
 
-def time_row(name: str, pred, labels, repeats: int) -> float:
-    fn = build(name, pred.shape[1])
-    step(fn, pred, labels, name)  # warm-up
-    times = []
+def time_rows(names, pred, labels, repeats: int) -> Dict[str, float]:
+    """Median seconds per row. Rows take turns within each repeat, so that
+    drift of this shared machine (page-fault and allocator cost, other
+    load) reaches every row alike instead of whichever row ran then."""
+    fns = {name: build(name, pred.shape[1]) for name in names}
+    for name, fn in fns.items():
+        step(fn, pred, labels, name)  # warm-up (and compilation)
+    times: Dict[str, list] = {name: [] for name in names}
     for _ in range(repeats):
-        start = time.perf_counter()
-        step(fn, pred, labels, name)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            step(fn, pred, labels, name)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _status_kb(field: str) -> int:
@@ -154,8 +160,8 @@ def main() -> None:
     pred, labels = make_inputs(args.n, args.c)
     traffic_gb = 2 * pred.numel() * pred.element_size() / 1e9
     rows: Dict[str, dict] = {}
-    for name in ROWS:
-        seconds = time_row(name, pred, labels, args.repeats)
+    for name, seconds in time_rows(ROWS, pred, labels,
+                                   args.repeats).items():
         rows[name] = dict(seconds=seconds,
                           peak_extra_mb=peak_memory(name, args.n, args.c),
                           gb_per_s=traffic_gb / seconds)

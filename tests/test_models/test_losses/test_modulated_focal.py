@@ -5,7 +5,7 @@ import warnings
 import pytest
 import torch
 
-from mmdet_efl.models.losses import EqualizedFocalLoss
+from mmdet_efl.models.losses import EQLv2FocalLoss, EqualizedFocalLoss
 from mmdet_efl.models.losses import modulated_focal as mf
 
 C = 9
@@ -27,34 +27,60 @@ def _inputs(spread=4.0):
     return pred, labels, weight
 
 
-def _planted(loss_weight=1.0):
-    loss = EqualizedFocalLoss(C, loss_weight=loss_weight)
+def _planted(loss_weight=1.0, loss_type=EqualizedFocalLoss):
+    loss = loss_type(C, loss_weight=loss_weight)
     loss.pos_grad.copy_(torch.linspace(0, 1, C, dtype=torch.float64))
     loss.neg_grad.fill_(1.0)
     return loss
 
 
-@pytest.mark.parametrize('spread,loss_weight', [(4.0, 1.0), (60.0, 1.0),
-                                                (4.0, -0.5)])
-def test_fused_kernel_matches_eager(monkeypatch, spread, loss_weight):
+@pytest.mark.parametrize('spread,loss_weight,loss_type',
+                         [(4.0, 1.0, EqualizedFocalLoss),
+                          (60.0, 1.0, EqualizedFocalLoss),
+                          (4.0, -0.5, EqualizedFocalLoss),
+                          (4.0, 1.0, EQLv2FocalLoss)])
+def test_fused_kernel_matches_eager(monkeypatch, spread, loss_weight,
+                                    loss_type):
     """The fused path's binary kernel works in log space (no pow, no
-    division by |y - p|) and gets sum |grad| from sum grad, the eager one
-    does neither: equal values, gradients and statistics, also for logits
-    out to +-100 and a negative loss weight (gradient signs flip)."""
+    division by |y - p|, a series for log1p) and gets sum |grad| from sum
+    grad, the eager one does neither: equal values, gradients and
+    statistics, also for logits out to +-100 and a negative loss weight
+    (gradient signs flip). EFL shares one weight between positives and
+    negatives, EQLv2 has two."""
     pred, labels, weight = _inputs(spread)
     monkeypatch.setenv(mf.FUSED_ENV, '0')
-    eager = _run(_planted(loss_weight), pred, labels, weight)
+    eager = _run(_planted(loss_weight, loss_type), pred, labels, weight)
     monkeypatch.setenv(mf.FUSED_ENV, '1')
     monkeypatch.setattr(mf, '_fused_broken', False)
     calls = []
     real = mf._run_fused
     monkeypatch.setattr(mf, '_run_fused',
                         lambda *a: calls.append(1) or real(*a))
-    fused = _run(_planted(loss_weight), pred, labels, weight)
+    fused = _run(_planted(loss_weight, loss_type), pred, labels, weight)
     assert calls and not mf._fused_broken, 'the fused kernel did not run'
     for a, b in zip(fused, eager):
         torch.testing.assert_close(a.double(), b.double(), rtol=1e-5,
                                    atol=1e-7)
+
+
+def test_log1p_series_is_accurate_to_a_few_ulp():
+    """The fused kernel's ``log1p`` on ``[0, 1]`` (artanh series) against
+    float64 ``log1p``: fp32 relative error within 4 ulp (2^-21) from
+    subnormal-free tiny values to 1; float64 input keeps ``torch.log1p``."""
+    e = torch.cat([torch.logspace(-37, 0, 100001, dtype=torch.float64),
+                   torch.linspace(0, 1, 100001, dtype=torch.float64)[1:]])
+    e32 = e.float()
+    exact = torch.log1p(e32.double())
+    rel = ((mf._log1p_unit(e32).double() - exact).abs() / exact).max()
+    assert rel < 2.0**-21, f'max relative error {float(rel):.3g}'
+    assert torch.equal(mf._log1p_unit(e), torch.log1p(e))
+    # the truncation alone (float64 arithmetic, series forced) is far
+    # below fp32 resolution
+    s = e / (2 + e)
+    series = sum(s**(2 * k + 1) / (2 * k + 1)
+                 for k in range(mf._ARTANH_TERMS)) * 2
+    assert float(((series - torch.log1p(e)).abs() / torch.log1p(e)).max()
+                 ) < 2e-8
 
 
 def test_broken_compiler_falls_back_to_eager(monkeypatch):
