@@ -11,7 +11,10 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 from mmengine.config import Config, DictAction
 
-from .dense_samples import consume, iter_dense_samples, train_image_counts
+from mmdet_efl.datasets import label_counts
+
+from .dense_samples import (analysis_dataset_cfg, build_analysis_dataset,
+                            consume, iter_dense_samples)
 from .focusing_factors import (category_state_from_checkpoint,
                                plot_focusing_factors)
 from .loss_distribution import (DEFAULT_GAMMAS, LossCollector,
@@ -76,17 +79,37 @@ def _config(path: str, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _samples(cfg: Config, checkpoint: Optional[str],
-             args: argparse.Namespace):
-    return iter_dense_samples(
-        cfg, checkpoint, split=args.split, ann_file=args.ann_file,
-        data_root=args.data_root, img_prefix=args.img_prefix,
-        max_images=args.max_images, batch_size=args.batch_size,
-        seed=args.seed)
+class _Datasets:
+    """The datasets one command analyses, each built once: the training
+    annotations are parsed once when they give both the samples
+    (``--split train``) and the training-image counts, and the runs of
+    ``score_margin`` share one set of images."""
 
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._built: Dict[str, object] = {}
 
-def _image_counts(cfg: Config, args: argparse.Namespace) -> np.ndarray:
-    return train_image_counts(cfg, args.train_ann_file, args.data_root)
+    def _get(self, cfg: Config, split: str, ann_file: Optional[str]):
+        # the image folder does not change the counts, so it is passed for
+        # both uses and keeps their configs (and keys) equal
+        paths = (ann_file, getattr(self.args, 'data_root', None),
+                 getattr(self.args, 'img_prefix', None))
+        key = repr(analysis_dataset_cfg(cfg, split, *paths).to_dict())
+        if key not in self._built:
+            self._built[key] = build_analysis_dataset(cfg, split, *paths)
+        return self._built[key]
+
+    def samples(self, cfg: Config, checkpoint: Optional[str]):
+        args = self.args
+        return iter_dense_samples(
+            cfg, checkpoint, max_images=args.max_images,
+            batch_size=args.batch_size, seed=args.seed,
+            dataset=self._get(cfg, args.split, args.ann_file))
+
+    def image_counts(self, cfg: Config) -> np.ndarray:
+        """Training images per label (the frequency the figures sort by)."""
+        return label_counts(
+            self._get(cfg, 'train', self.args.train_ann_file), 'image')
 
 
 def loss_figures_main(argv: Optional[List[str]] = None) -> None:
@@ -111,9 +134,10 @@ def sample_ratio_main(argv: Optional[List[str]] = None) -> dict:
     _data_args(parser, split='train')
     args = parser.parse_args(argv)
     cfg = _config(args.config, args)
-    counts = _image_counts(cfg, args)
+    data = _Datasets(args)
+    counts = data.image_counts(cfg)
     counter = SampleCounter(len(counts))
-    consume(_samples(cfg, None, args), [counter])
+    consume(data.samples(cfg, None), [counter])
     return write_figure(
         args.out_dir, 'efl_fig2',
         lambda f: plot_sample_ratio(counter.result(), counts, f))
@@ -133,7 +157,7 @@ def loss_distribution_main(argv: Optional[List[str]] = None) -> dict:
     args = parser.parse_args(argv)
     cfg = _config(args.config, args)
     collector = LossCollector(args.gammas)
-    consume(_samples(cfg, args.checkpoint, args), [collector])
+    consume(_Datasets(args).samples(cfg, args.checkpoint), [collector])
     return write_figure(
         args.out_dir, 'retinanet_fig4',
         lambda f: plot_loss_distribution(collector.result(), f))
@@ -151,13 +175,14 @@ def score_margin_main(argv: Optional[List[str]] = None) -> dict:
     _data_args(parser, split='val')
     args = parser.parse_args(argv)
     results: Dict[str, dict] = {}
+    data = _Datasets(args)
     counts = None
     for name, config, checkpoint in args.run:
         cfg = _config(config, args)
         if counts is None:
-            counts = _image_counts(cfg, args)
+            counts = data.image_counts(cfg)
         margin = MarginAccumulator(len(counts))
-        consume(_samples(cfg, checkpoint, args), [margin])
+        consume(data.samples(cfg, checkpoint), [margin])
         results[name] = margin.result()
     return write_figure(args.out_dir, 'efl_fig4',
                         lambda f: plot_margins(results, counts, f))
@@ -177,7 +202,7 @@ def focusing_factors_main(argv: Optional[List[str]] = None) -> dict:
     args = parser.parse_args(argv)
     cfg = _config(args.config, args)
     values = category_state_from_checkpoint(cfg, args.checkpoint)
-    counts = _image_counts(cfg, args)
+    counts = _Datasets(args).image_counts(cfg)
     return write_figure(
         args.out_dir, 'focusing_factors',
         lambda f: plot_focusing_factors(values, counts, f,

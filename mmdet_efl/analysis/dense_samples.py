@@ -83,6 +83,18 @@ def analysis_dataset_cfg(cfg: Config,
     return data_cfg
 
 
+def build_analysis_dataset(cfg: Config,
+                           split: str = 'train',
+                           ann_file: Optional[str] = None,
+                           data_root: Optional[str] = None,
+                           img_prefix: Optional[str] = None):
+    """Builds :func:`analysis_dataset_cfg` with mmdet (parsing its
+    annotation file)."""
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return DATASETS.build(
+        analysis_dataset_cfg(cfg, split, ann_file, data_root, img_prefix))
+
+
 def build_detector(cfg: Config, checkpoint: Optional[str] = None
                    ) -> torch.nn.Module:
     """The config's detector in eval mode, on CPU, with ``checkpoint``'s
@@ -127,14 +139,18 @@ def iter_dense_samples(cfg: Config,
                        max_images: Optional[int] = None,
                        batch_size: int = 2,
                        seed: int = 0,
-                       progress: bool = True) -> Iterator[DenseSamples]:
+                       progress: bool = True,
+                       dataset=None) -> Iterator[DenseSamples]:
     """Yields :class:`DenseSamples` for each image of ``split`` (a seeded
     random subset of ``max_images`` if given), with logits when a
-    ``checkpoint`` is given."""
+    ``checkpoint`` is given. An already built ``dataset``
+    (:func:`build_analysis_dataset`) replaces ``split``, ``ann_file``,
+    ``data_root`` and ``img_prefix``, so that callers parse it once."""
     model = build_detector(cfg, checkpoint)
     head = model.bbox_head
-    dataset = DATASETS.build(
-        analysis_dataset_cfg(cfg, split, ann_file, data_root, img_prefix))
+    if dataset is None:
+        dataset = build_analysis_dataset(cfg, split, ann_file, data_root,
+                                         img_prefix)
     indices = np.arange(len(dataset))
     if max_images is not None and max_images < len(indices):
         indices = np.sort(np.random.default_rng(seed).choice(
@@ -192,6 +208,5 @@ def train_image_counts(cfg: Config,
                        data_root: Optional[str] = None) -> np.ndarray:
     """Training images per label, in the detector's label order (the
     frequency by which LVIS groups categories and the papers sort them)."""
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    return label_counts(DATASETS.build(
-        analysis_dataset_cfg(cfg, 'train', ann_file, data_root)), 'image')
+    return label_counts(
+        build_analysis_dataset(cfg, 'train', ann_file, data_root), 'image')

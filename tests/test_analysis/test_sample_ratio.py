@@ -5,7 +5,7 @@ import json
 import numpy as np
 import torch
 
-from mmdet_efl.analysis import DenseSamples, SampleCounter
+from mmdet_efl.analysis import DenseSamples, SampleCounter, commands
 from mmdet_efl.analysis.commands import sample_ratio_main
 from mmdet_efl.analysis.dense_samples import train_image_counts
 from mmengine.config import Config
@@ -26,9 +26,16 @@ def test_counter_counts_valid_anchors_per_category():
     assert result['log10_ratio'][1] is None  # no positives: no bar
 
 
-def test_command_on_the_generated_dataset(tiny_runs, tiny_lvis, tmp_path):
+def test_command_on_the_generated_dataset(tiny_runs, tiny_lvis, tmp_path,
+                                          monkeypatch):
     cfg_path = str(tiny_runs['EFL']['config'])
+    built = []
+    real_build = commands.build_analysis_dataset
+    monkeypatch.setattr(commands, 'build_analysis_dataset',
+                        lambda *a: built.append(a[1:]) or real_build(*a))
     data = sample_ratio_main([cfg_path, str(tmp_path)])
+    # the training annotations give samples and counts, parsed once
+    assert built == [('train', None, None, None)]
     saved = json.loads((tmp_path / 'efl_fig2.json').read_text())
     assert saved['pos'] == data['pos']
     assert (tmp_path / 'efl_fig2.png').stat().st_size > 10_000

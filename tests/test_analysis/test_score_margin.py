@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from mmdet_efl.analysis import (DenseSamples, MarginAccumulator,
-                                SampleCounter, consume, iter_dense_samples)
+                                SampleCounter, commands, consume,
+                                iter_dense_samples)
 from mmdet_efl.analysis.commands import score_margin_main
 from mmengine.config import Config
 
@@ -33,12 +34,19 @@ def test_margin_from_hand_made_samples():
     assert result['neg_count'] == [2, 3, 4]
 
 
-def test_command_compares_two_checkpoints(tiny_runs, tmp_path):
+def test_command_compares_two_checkpoints(tiny_runs, tmp_path,
+                                          monkeypatch):
     args = [str(tmp_path)]
     for name in ('FL', 'EFL'):
         args += ['--run', name, str(tiny_runs[name]['config']),
                  str(tiny_runs[name]['checkpoint'])]
+    built = []
+    real_build = commands.build_analysis_dataset
+    monkeypatch.setattr(commands, 'build_analysis_dataset',
+                        lambda *a: built.append(a[1]) or real_build(*a))
     data = score_margin_main(args)
+    # the two runs share one val set; the counts read the train set
+    assert sorted(built) == ['train', 'val']
     saved = json.loads((tmp_path / 'efl_fig4.json').read_text())
     assert list(saved['runs']) == ['FL', 'EFL']
     assert (tmp_path / 'efl_fig4.png').stat().st_size > 10_000
