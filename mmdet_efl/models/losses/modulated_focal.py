@@ -253,14 +253,23 @@ def _use_fused(pred: Tensor) -> bool:
     return pred.is_cuda or pred.numel() >= _FUSED_MIN_ELEMENTS
 
 
+def _compile_options() -> dict:
+    """Inductor options of the fused kernel that this torch knows."""
+    from torch._inductor import config
+    options = {}
+    if hasattr(config.cpp, 'enable_floating_point_contract_flag'):
+        # multiply-adds contracted to FMAs: ~10% of the CPU kernel's time,
+        # and one rounding instead of two (bench/loss_speed.py); older
+        # torch lacks the option and compiles without it
+        options['cpp.enable_floating_point_contract_flag'] = 'fast'
+    return options
+
+
 def _run_fused(pred, terms, labels, scores, target, weight, scale, reduce):
     global _fused_compiled, _fused_broken
     if _fused_compiled is None:
-        # multiply-adds contracted to FMAs: ~10% of the CPU kernel's time,
-        # and one rounding instead of two (bench/loss_speed.py)
-        _fused_compiled = torch.compile(
-            _fused_body, dynamic=True,
-            options={'cpp.enable_floating_point_contract_flag': 'fast'})
+        _fused_compiled = torch.compile(_fused_body, dynamic=True,
+                                        options=_compile_options())
     dtype = terms.gamma.dtype
     alpha = None if terms.alpha is None else torch.tensor(
         terms.alpha, dtype=dtype, device=pred.device)

@@ -148,3 +148,14 @@ def test_backward_hands_over_or_scales_the_stored_gradient():
     x.grad = None
     (loss(x, labels, weight, avg_factor=7.0) + x.sum()).backward()
     torch.testing.assert_close(x.grad, once + 1.0)
+
+
+def test_compile_options_are_known_to_this_torch():
+    """Options torch.compile does not know would make every fused call fail
+    over to eager; only existing ones are passed (FMA contraction here)."""
+    from torch._inductor import config
+    options = mf._compile_options()
+    for key in options:
+        section, name = key.split('.')
+        assert hasattr(getattr(config, section), name), key
+    assert options == {'cpp.enable_floating_point_contract_flag': 'fast'}
