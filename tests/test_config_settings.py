@@ -308,18 +308,37 @@ def test_config_matches_paper(path):
     checks[0](cfg, name)
 
 
-def test_demo_configs_differ_only_in_loss():
+def test_benchmark_configs_differ_only_in_loss_or_classifier_decay():
+    """FL and EFL share one recipe (FL is EFL with s = 0, so that its
+    gradient ratios are logged); FL's best recipe differs from FL only in
+    the classification conv's weight decay, 1e-4 as everywhere else."""
     demo = REPO / 'configs/demo'
-    efl = Config.fromfile(str(demo / 'atss-iou_r18_fpn_efl-demo_synthetic-'
-                                     'lvis.py')).to_dict()
-    fl = Config.fromfile(str(demo / 'atss-iou_r18_fpn_fl-demo_synthetic-'
-                                    'lvis.py')).to_dict()
-    assert efl['model']['bbox_head'].pop('loss_cls')['type'] == \
-        'EqualizedFocalLoss'
-    assert fl['model']['bbox_head'].pop('loss_cls')['type'] == 'FocalLoss'
-    assert efl.pop('custom_hooks') == [dict(type='GradientCollectorHook')]
-    assert fl.pop('custom_hooks') == []
+
+    def load(name):
+        return Config.fromfile(
+            str(demo / f'atss-iou_r18_fpn_{name}_synthetic-lvis.py')
+        ).to_dict()
+
+    efl, fl = load('efl-demo'), load('fl-demo')
+    stock = load('fl-demo-stock-decay')
+    efl_loss = efl['model']['bbox_head'].pop('loss_cls')
+    fl_loss = fl['model']['bbox_head'].pop('loss_cls')
+    assert efl_loss['type'] == fl_loss['type'] == 'EqualizedFocalLoss'
+    assert (efl_loss.pop('scale_factor'), fl_loss.pop('scale_factor')) == \
+        (8.0, 0.0)
+    assert efl_loss == fl_loss
     assert efl == fl
+    assert efl['custom_hooks'] == [dict(type='GradientCollectorHook')]
+    cls_key = 'bbox_head.atss_cls'
+    base_decay = fl['optim_wrapper']['optimizer']['weight_decay']
+    assert base_decay == 1e-4
+    recipe = fl['optim_wrapper'].pop('paramwise_cfg')
+    assert base_decay * recipe['custom_keys'][cls_key]['decay_mult'] == \
+        pytest.approx(fl['cls_weight_decay'])
+    assert stock['optim_wrapper'].pop('paramwise_cfg') == dict(
+        custom_keys={cls_key: dict(decay_mult=1.0)})
+    stock['model']['bbox_head'].pop('loss_cls')
+    assert stock == fl
 
 
 def test_configs_readme_lists_every_config():

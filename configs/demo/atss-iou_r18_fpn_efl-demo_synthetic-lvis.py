@@ -1,16 +1,21 @@
-# The embedded demo: the improved-baseline EFL config for LVIS
+# The embedded benchmark: the improved-baseline EFL config for LVIS
 # (efl/atss-iou_r50_fpn_efl-2x_lvis-v1.py) at CPU scale, on the generated
-# long-tailed dataset (tools/generate_dataset.py, LVIS v1 format).
-# Only scale changes: a narrow ResNet-18 trained from scratch; a 64-channel
-# FPN and head with 2 stacked convs; 128-pixel images with objects of 16-42
-# px, so the anchor scales {6, 8} become {3, 4} and P3-P6 suffice; 24
-# categories; a 12-epoch schedule with a 100-iteration warm-up; and the RFS
-# threshold: LVIS's 1e-3 of 100k images oversamples categories seen in fewer
-# than 100 images, which of our 600 images is a fraction of 1/6.
+# long-tailed glyph dataset (tools/generate_dataset.py, LVIS v1 format: 100
+# categories in look-alike families, 25 rare / 40 common / 35 frequent,
+# 1500 training images).
+# Scale changes: a narrow ResNet-18 trained from scratch; a 64-channel FPN
+# and head with 2 stacked convs; 128-pixel images with objects of 21-42 px,
+# so the anchor scales {6, 8} become {3, 4} and P3-P6 suffice; a 6-epoch
+# schedule with a 100-iteration warm-up; and the RFS threshold, given in
+# training images: LVIS's 1e-3 of 100k images oversamples categories seen in
+# fewer than 100 images, which of our 1500 is a fraction of 1/15.
+# One recipe change, the same for every loss: weight decay on the final
+# classification conv (see cls_weight_decay below).
 _base_ = '../efl/atss-iou_r50_fpn_efl-2x_lvis-v1.py'
 
 data_root = 'data/synthetic_lvis/'
-num_classes = 24
+num_classes = 100
+rfs_images = 100
 
 model = dict(
     backbone=dict(
@@ -33,7 +38,7 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     dataset=dict(
-        oversample_thr=1 / 6,
+        oversample_thr=rfs_images / 1500,
         dataset=dict(
             type='StrictLVISV1Dataset',
             data_root=data_root,
@@ -69,7 +74,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = val_evaluator
 
-max_epochs = 12
+max_epochs = 6
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(
@@ -80,10 +85,22 @@ param_scheduler = [
         begin=0,
         end=max_epochs,
         by_epoch=True,
-        milestones=[8, 11],
+        milestones=[4, 6],
         gamma=0.1)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.01))
+# The classifier's weight-decay exposure. LVIS 2x (lr 0.02, weight decay 1e-4,
+# ~180k iterations with its lr steps) exposes the classifier to
+# Lambda = sum_t lr_t * lambda ~ 0.25; a CPU-length run at stock decay has
+# about a hundredth of it, and every category's gradient ratio G_j then
+# saturates at 1 (EFL = FL; see README, "When EFL reduces to focal loss").
+# This recipe restores LVIS's exposure on the final classification conv only:
+# 0.013 * sum_t lr_t (~19 over this schedule) ~ 0.25.
+cls_weight_decay = 0.013
+optim_wrapper = dict(
+    optimizer=dict(lr=0.01),
+    paramwise_cfg=dict(custom_keys={
+        'bbox_head.atss_cls': dict(decay_mult=cls_weight_decay / 1e-4)
+    }))
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs),

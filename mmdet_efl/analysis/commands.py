@@ -15,6 +15,8 @@ from mmdet_efl.datasets import label_counts
 
 from .dense_samples import (analysis_dataset_cfg, build_analysis_dataset,
                             consume, iter_dense_samples)
+from .efl_diagnosis import (diagnose_work_dir, plot_diagnosis,
+                            trainable_parameter_names, train_groups)
 from .focusing_factors import (category_state_from_checkpoint,
                                plot_focusing_factors)
 from .loss_distribution import (DEFAULT_GAMMAS, LossCollector,
@@ -22,7 +24,7 @@ from .loss_distribution import (DEFAULT_GAMMAS, LossCollector,
 from .loss_figures import FORMULA_FIGURES
 from .sample_ratio import SampleCounter, plot_sample_ratio
 from .score_margin import MarginAccumulator, plot_margins
-from .training_curves import plot_curves
+from .training_curves import plot_curves, read_scalars
 
 
 def write_figure(out_dir: str, name: str,
@@ -227,3 +229,57 @@ def training_curves_main(argv: Optional[List[str]] = None) -> dict:
     return write_figure(args.out_dir, 'training_curves',
                         lambda f: plot_curves(dict(args.run), args.keys, f,
                                               log_x=args.log_x))
+
+
+def efl_diagnosis_main(argv: Optional[List[str]] = None) -> dict:
+    """Is EFL acting on my data? Reads a work dir's log and its last two
+    checkpoints (GradientCollectorHook's statistics) and prints, per
+    frequency group, the share of categories at G_j = 1, the mean gamma_j
+    and when the group saturated, then a verdict and its reason, e.g.
+
+      work_dirs/my_efl_run --config my_efl_config.py"""
+    parser = _parser(efl_diagnosis_main.__doc__)
+    parser.add_argument('work_dir', help='the training\'s work dir')
+    parser.add_argument('--config', help='the training config, for the '
+                        'frequency groups of its dataset and the loss '
+                        'settings (default: the copy MMEngine saved in the '
+                        'work dir, if there is exactly one)')
+    parser.add_argument('--checkpoint', nargs='+',
+                        help='checkpoints to read (default: the work dir\'s '
+                        'last two)')
+    parser.add_argument('--loss-key', help='the loss module in the '
+                        'checkpoint, e.g. bbox_head.loss_cls (default: the '
+                        'one with statistics)')
+    parser.add_argument('--out-dir', metavar='out_dir',
+                        help='also write efl_diagnosis.png '
+                        'and .json here')
+    parser.add_argument('--train-ann-file')
+    parser.add_argument('--data-root')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+    config = args.config or _saved_config(args.work_dir)
+    groups = loss_cfg = names = None
+    if config is not None:
+        cfg = _config(config, args)
+        groups = train_groups(cfg, args.train_ann_file, args.data_root)
+        head = cfg.model.get('bbox_head', {})
+        loss_cfg = head.get('loss_cls') if head else None
+        names = trainable_parameter_names(cfg)
+    try:
+        records = read_scalars(args.work_dir)
+    except FileNotFoundError:  # checkpoints only
+        records = None
+    diag = diagnose_work_dir(args.work_dir, args.checkpoint, groups,
+                             loss_cfg, args.loss_key, names, records)
+    print(diag.format())
+    if args.out_dir:
+        write_figure(args.out_dir, 'efl_diagnosis',
+                     lambda f: plot_diagnosis(records, diag, f))
+    return diag.to_dict()
+
+
+def _saved_config(work_dir: str) -> Optional[str]:
+    """The config MMEngine copies to the top of a work dir, if unique."""
+    found = [osp.join(work_dir, f) for f in sorted(os.listdir(work_dir))
+             if f.endswith('.py')] if osp.isdir(work_dir) else []
+    return found[0] if len(found) == 1 else None

@@ -1,6 +1,7 @@
-from .longtail_benchmark import (DEMO_CONFIGS, demo_config, format_table,
-                                 run_longtail_benchmark)
+from .longtail_benchmark import (BENCHMARK_CONFIGS, demo_config,
+                                 format_table, run_longtail_benchmark)
 
 __all__ = [
-    'DEMO_CONFIGS', 'demo_config', 'format_table', 'run_longtail_benchmark'
+    'BENCHMARK_CONFIGS', 'demo_config', 'format_table',
+    'run_longtail_benchmark'
 ]

@@ -3,28 +3,42 @@
 Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``. MMEngine
 0.10.7's local loader relies on the old default, and its own checkpoints
 carry ``HistoryBuffer`` objects and numpy arrays in the message hub, so
-``resume=True`` fails with an ``UnpicklingError``. Turning ``weights_only``
-off would fix that, and would also execute any code a tampered checkpoint
-carries.
+``resume=True`` fails with an ``UnpicklingError``. Its URL loaders go the other
+way: ``http(s)://``, ``torchvision://``, ``open-mmlab://`` and ``mmcls://``
+end in ``torch.hub.load_state_dict_from_url``, which unpickles with
+``weights_only=False`` and so executes whatever code a checkpoint carries.
 
-This module registers, for local paths, a loader that keeps the restricted
-unpickler and allow-lists exactly the types MMEngine/MMDetection checkpoints
-hold. Anything else is refused with :class:`UnsafeCheckpointError`, listing
-the offending globals, before any of it runs.
+This module registers, for local paths and for every one of those URL
+schemes, a loader that keeps the restricted unpickler and allow-lists exactly
+the types MMEngine/MMDetection checkpoints hold. URLs are downloaded into
+torch.hub's cache (``$TORCH_HOME/hub/checkpoints``, as MMEngine does) and the
+downloaded file goes through the same check as a local one. Anything outside
+the allow-list is refused with :class:`UnsafeCheckpointError`, listing the
+offending globals, before any of it runs.
 
 Opt-out for trusted legacy files: set ``MMDET_EFL_TRUST_CHECKPOINTS=1`` to
-load local checkpoints with ``weights_only=False`` (full pickle, only for
-files you trust), or allow-list specific types yourself with
+load checkpoints with ``weights_only=False`` (full pickle, only for files
+you trust), or allow-list specific types yourself with
 ``torch.serialization.add_safe_globals([...])``.
+
+MMEngine logs ``Loads checkpoint by <name> backend``, ``<name>`` being the
+loader function's name without its first ten characters (``load_from_``);
+the loaders are named ``load_from_safe_<scheme>`` so that it reads
+``safe_local``, ``safe_http``, ``safe_torchvision``, ...
 """
+import logging
 import os
 import pickle
-from typing import Any, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlparse
 
+import mmengine
 import numpy as np
 import torch
+from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
 
 TRUST_ENV = 'MMDET_EFL_TRUST_CHECKPOINTS'
 # HistoryBuffer's built-in statistics; registers them lazily per instance.
@@ -72,8 +86,16 @@ def checkpoint_safe_globals() -> List[Any]:
 
 
 def load_checkpoint_safely(filename: str,
-                           map_location: Optional[Any] = None) -> Any:
-    """``torch.load`` with the restricted unpickler and our allow-list.
+                           map_location: Optional[Any] = None,
+                           source: Optional[str] = None) -> Any:
+    """``torch.load`` of a local file with the restricted unpickler and our
+    allow-list.
+
+    Args:
+        filename: path of the checkpoint file.
+        map_location: as in ``torch.load``.
+        source: where the file came from (a URL), for error messages;
+            defaults to ``filename``.
 
     Raises:
         FileNotFoundError: ``filename`` does not exist.
@@ -82,10 +104,14 @@ def load_checkpoint_safely(filename: str,
             pickles other objects).
     """
     filename = os.path.expanduser(filename)
+    if source is None:
+        source = filename
+    elif source != filename:
+        source = f'{source} (downloaded to {filename})'
     if not os.path.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        raise FileNotFoundError(f'{source} can not be found.')
     if os.environ.get(TRUST_ENV, '') == '1':
-        print_log(f'{TRUST_ENV}=1: loading {filename} with full pickle',
+        print_log(f'{TRUST_ENV}=1: loading {source} with full pickle',
                   logger='current')
         return torch.load(filename, map_location=map_location,
                           weights_only=False)
@@ -107,15 +133,137 @@ def load_checkpoint_safely(filename: str,
                    if 'WeightsUnpickler error' in line]
         what = ', '.join(unsafe) if unsafe else (reasons or [str(err)])[0]
         raise UnsafeCheckpointError(
-            f'Refused to load checkpoint {filename}: it holds objects '
+            f'Refused to load checkpoint {source}: it holds objects '
             f'outside the allow-list of MMEngine/MMDetection checkpoints '
             f'({what}). Nothing from it was executed. If you trust this '
             f'file, set {TRUST_ENV}=1, or allow-list those types with '
             f'torch.serialization.add_safe_globals.') from None
 
 
+def download_checkpoint(url: str) -> str:
+    """Downloads ``url`` into torch.hub's checkpoint cache (once) and returns
+    the local path; nothing is unpickled.
+
+    As in MMEngine's ``load_from_http``, rank 0 downloads first and the other
+    ranks wait for it, so that ranks sharing the cache download once.
+    """
+    cache = os.path.join(torch.hub.get_dir(), 'checkpoints')
+    path = os.path.join(cache, os.path.basename(urlparse(url).path))
+
+    def fetch() -> None:
+        if not os.path.exists(path):
+            os.makedirs(cache, exist_ok=True)
+            torch.hub.download_url_to_file(url, path, progress=False)
+
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        fetch()
+    if world_size > 1:
+        barrier()
+        if rank > 0:
+            fetch()
+    return path
+
+
+def _model_url(filename: str, prefix: str, table: Dict[str, str]) -> str:
+    """The URL (or MMEngine-home-relative path) that ``prefix + name``
+    stands for in one of MMEngine's name-to-URL tables."""
+    name = filename[len(prefix):]
+    if name not in table:
+        raise KeyError(f'{filename}: MMEngine knows no model named {name!r} '
+                       f'for {prefix} ({len(table)} names)')
+    return table[name]
+
+
+def _load_resolved(url: str, map_location: Optional[Any]) -> Any:
+    if url.startswith(('http://', 'https://')):
+        return load_from_safe_http(url, map_location)
+    # open-mmlab names may map to files under MMEngine's home directory
+    return load_checkpoint_safely(
+        os.path.join(mmengine_checkpoint._get_mmengine_home(), url),
+        map_location)
+
+
+def load_from_safe_local(filename: str,
+                         map_location: Optional[Any] = None) -> Any:
+    """MMEngine's ``''`` scheme (local paths): :func:`load_checkpoint_safely`.
+    """
+    return load_checkpoint_safely(filename, map_location)
+
+
+def load_from_safe_http(filename: str,
+                        map_location: Optional[Any] = None) -> Any:
+    """``http://`` and ``https://``: downloaded, then loaded like a local
+    file."""
+    return load_checkpoint_safely(download_checkpoint(filename),
+                                  map_location, source=filename)
+
+
+def _torchvision_urls() -> Dict[str, str]:
+    """MMEngine's torchvision model URLs; without torchvision installed, the
+    table MMEngine ships for torchvision 0.12 (``resnet50``, ``resnet101``,
+    ... as mmdet's configs name them)."""
+    try:
+        return mmengine_checkpoint.get_torchvision_models()
+    except ImportError:
+        return mmengine.load(os.path.join(mmengine.__path__[0], 'hub',
+                                          'torchvision_0.12.json'))
+
+
+def load_from_safe_torchvision(filename: str,
+                               map_location: Optional[Any] = None) -> Any:
+    """``torchvision://NAME`` (and the deprecated ``modelzoo://NAME``)."""
+    prefix = 'torchvision://'
+    if filename.startswith('modelzoo://'):
+        prefix = 'modelzoo://'
+        print_log('The URL scheme of "modelzoo://" is deprecated, please '
+                  'use "torchvision://" instead', logger='current',
+                  level=logging.WARNING)
+    url = _model_url(filename, prefix, _torchvision_urls())
+    return _load_resolved(url, map_location)
+
+
+def load_from_safe_openmmlab(filename: str,
+                             map_location: Optional[Any] = None) -> Any:
+    """``open-mmlab://NAME`` / ``openmmlab://NAME``, including names added
+    in ``$MMENGINE_HOME/open_mmlab.json``."""
+    prefix = ('open-mmlab://' if filename.startswith('open-mmlab://') else
+              'openmmlab://')
+    name = filename[len(prefix):]
+    deprecated = mmengine_checkpoint.get_deprecated_model_names()
+    if name in deprecated:
+        print_log(f'{prefix}{name} is deprecated in favor of '
+                  f'{prefix}{deprecated[name]}', logger='current',
+                  level=logging.WARNING)
+        filename = prefix + deprecated[name]
+    url = _model_url(filename, prefix,
+                     mmengine_checkpoint.get_external_models())
+    return _load_resolved(url, map_location)
+
+
+def load_from_safe_mmcls(filename: str,
+                         map_location: Optional[Any] = None) -> Any:
+    """``mmcls://NAME``: the backbone of an MMClassification checkpoint."""
+    url = _model_url(filename, 'mmcls://',
+                     mmengine_checkpoint.get_mmcls_models())
+    return mmengine_checkpoint._process_mmcls_checkpoint(
+        _load_resolved(url, map_location))
+
+
+#: MMEngine scheme prefixes and the safe loader that replaces its own.
+SAFE_LOADERS: Dict[Tuple[str, ...], Callable[..., Any]] = {
+    ('', ): load_from_safe_local,
+    ('http://', 'https://'): load_from_safe_http,
+    ('modelzoo://', 'torchvision://'): load_from_safe_torchvision,
+    ('open-mmlab://', 'openmmlab://'): load_from_safe_openmmlab,
+    ('mmcls://', ): load_from_safe_mmcls,
+}
+
+
 def register_checkpoint_loader() -> None:
-    """Makes :func:`load_checkpoint_safely` MMEngine's loader for local
-    paths (the ``''`` scheme), used by ``load_from`` and ``resume``."""
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_checkpoint_safely, force=True)
+    """Makes the safe loaders MMEngine's loaders for local paths and every
+    URL scheme that MMEngine loads through torch.hub (used by ``load_from``,
+    ``resume`` and ``init_cfg=dict(type='Pretrained', ...)``)."""
+    for prefixes, loader in SAFE_LOADERS.items():
+        CheckpointLoader.register_scheme(
+            prefixes=list(prefixes), loader=loader, force=True)

@@ -10,6 +10,7 @@ import os
 import os.path as osp
 from typing import List, Optional
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -60,7 +61,8 @@ def train(argv: Optional[List[str]] = None) -> Runner:
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision')
+                        help='automatic mixed precision (fp16 with a '
+                        'dynamic loss scale on CUDA, bf16 on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size')
     parser.add_argument(
@@ -74,7 +76,11 @@ def train(argv: Optional[List[str]] = None) -> Runner:
     args = parser.parse_args(argv)
     cfg = _load_config(args)
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # mmengine's AmpOptimWrapper asserts CUDA; without it, the same
+        # wrapper with bf16 CPU autocast (mmdet_efl.engine.optimizers)
+        cfg.optim_wrapper.type = ('AmpOptimWrapper' if
+                                  torch.cuda.is_available() else
+                                  'CPUAmpOptimWrapper')
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):

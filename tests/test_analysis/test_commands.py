@@ -12,7 +12,7 @@ TOOLS = sorted((REPO / 'tools/analysis').glob('*.py'))
 def test_every_figure_has_a_tool():
     assert {t.stem for t in TOOLS} == {
         'loss_figures', 'sample_ratio', 'loss_distribution', 'score_margin',
-        'focusing_factors', 'training_curves'}
+        'focusing_factors', 'training_curves', 'efl_diagnosis'}
 
 
 @pytest.mark.parametrize('tool', TOOLS, ids=lambda t: t.stem)

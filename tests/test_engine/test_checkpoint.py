@@ -1,12 +1,23 @@
 """Safe checkpoint loading: resume works on torch >= 2.6, pickled code is
-refused before it runs."""
+refused before it runs, from local files and from every URL scheme MMEngine
+loads through torch.hub (served here by a loopback HTTP server)."""
+import functools
+import io
+import json
+import logging
 import pickle
+import shutil
 import sys
+import threading
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader, Runner
+from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import load_from_local
 
 import mmdet_efl  # noqa: F401
@@ -25,9 +36,27 @@ class _Payload:
         return (open, (self.path, 'w'))
 
 
-def test_local_scheme_is_ours():
-    assert CheckpointLoader._get_checkpoint_loader('work/x.pth') is \
-        load_checkpoint_safely
+@contextmanager
+def _captured_log():
+    """What MMEngine's current logger writes (it does not propagate to the
+    root logger, so pytest's caplog misses it)."""
+    logger = MMLogger.get_current_instance()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_log_names_the_loader(tmp_path):
+    ckpt = tmp_path / 'plain.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, ckpt)
+    with _captured_log() as log:
+        CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')
+    assert f'Loads checkpoint by safe_local backend from path: {ckpt}' \
+        in log.getvalue()
 
 
 def test_malicious_checkpoint_is_refused_and_nothing_runs(tmp_path):
@@ -74,14 +103,24 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint_safely(str(tmp_path / 'nope.pth'))
 
 
-def test_resume_continues_with_the_same_efl_state(tiny_lvis, tmp_path):
-    work = tmp_path / 'work'
-    cfg_path = write_tiny_config(tmp_path / 'tiny.py', tiny_lvis,
-                                 max_iters=4, checkpoint_interval=2)
+@pytest.fixture(scope='module')
+def trained(tiny_lvis, tmp_path_factory):
+    """A 4-iteration training run: its config and work dir (iter_2.pth,
+    iter_4.pth)."""
+    tmp = tmp_path_factory.mktemp('trained')
+    cfg_path = write_tiny_config(tmp / 'tiny.py', tiny_lvis, max_iters=4,
+                                 checkpoint_interval=2)
     cfg = Config.fromfile(str(cfg_path))
-    cfg.work_dir = str(work)
-    first = Runner.from_cfg(cfg)
-    first.train()
+    cfg.work_dir = str(tmp / 'work')
+    Runner.from_cfg(cfg).train()
+    return cfg_path, tmp / 'work'
+
+
+def test_resume_continues_with_the_same_efl_state(trained, tmp_path):
+    cfg_path, trained_work = trained
+    work = tmp_path / 'work'
+    shutil.copytree(trained_work, work)
+    (work / 'last_checkpoint').write_text(str(work / 'iter_4.pth'))
     ckpt = work / 'iter_4.pth'
     # The stock MMEngine loader cannot read its own checkpoint on torch>=2.6
     with pytest.raises(pickle.UnpicklingError):
@@ -102,6 +141,160 @@ def test_resume_continues_with_the_same_efl_state(tiny_lvis, tmp_path):
     resumed.train()
     assert resumed.iter == 6
     assert (work / 'iter_6.pth').exists()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server(tmp_path, monkeypatch):
+    """A loopback HTTP server of ``tmp_path/www``, torch.hub's cache and
+    MMEngine's home in ``tmp_path``: yields (www dir, base URL)."""
+    www = tmp_path / 'www'
+    www.mkdir()
+    server = ThreadingHTTPServer(
+        ('127.0.0.1', 0),
+        functools.partial(_QuietHandler, directory=str(www)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    for key in ('no_proxy', 'NO_PROXY'):
+        monkeypatch.setenv(key, '127.0.0.1,localhost')
+    try:
+        yield www, f'http://127.0.0.1:{server.server_port}'
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _name_url(monkeypatch, tmp_path, scheme, url):
+    """A ``scheme://NAME`` that stands for ``url`` in MMEngine's own
+    name-to-URL table of that scheme. open-mmlab names come from the user's
+    ``$MMENGINE_HOME/open_mmlab.json``, as MMEngine documents; the
+    torchvision and mmcls tables are replaced (no network here)."""
+    name = 'efl/' + url.rsplit('/', 1)[-1].split('.')[0]
+    if scheme in ('open-mmlab', 'openmmlab'):
+        home = tmp_path / 'mmengine_home'
+        home.mkdir(exist_ok=True)
+        (home / 'open_mmlab.json').write_text(json.dumps({name: url}))
+    elif scheme in ('torchvision', 'modelzoo'):
+        monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                            lambda: {name: url})
+    elif scheme == 'mmcls':
+        monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models',
+                            lambda: {name: url})
+    else:
+        return url
+    return f'{scheme}://{name}'
+
+
+SCHEMES = ['http', 'open-mmlab', 'openmmlab', 'torchvision', 'modelzoo',
+           'mmcls']
+LOADER_NAMES = {'http': 'safe_http', 'open-mmlab': 'safe_openmmlab',
+                'openmmlab': 'safe_openmmlab', 'torchvision':
+                'safe_torchvision', 'modelzoo': 'safe_torchvision',
+                'mmcls': 'safe_mmcls'}
+
+
+@pytest.mark.parametrize('scheme', SCHEMES)
+def test_malicious_checkpoint_from_url_is_refused_and_nothing_runs(
+        scheme, http_server, tmp_path, monkeypatch):
+    www, base = http_server
+    marker = tmp_path / 'pwned'
+    torch.save({'state_dict': {'backbone.w': torch.ones(2)},
+                'meta': {'x': _Payload(marker)}}, www / 'evil.pth')
+    filename = _name_url(monkeypatch, tmp_path, scheme, f'{base}/evil.pth')
+    with pytest.raises(UnsafeCheckpointError, match='Refused') as err:
+        CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    assert not marker.exists()
+    assert f'{base}/evil.pth' in str(err.value)
+    # it was downloaded (into torch.hub's cache) and refused there
+    assert (tmp_path / 'torch_home/hub/checkpoints/evil.pth').exists()
+
+
+@pytest.mark.parametrize('scheme', SCHEMES)
+def test_trained_checkpoint_loads_from_url(scheme, trained, http_server,
+                                           tmp_path, monkeypatch):
+    www, base = http_server
+    shutil.copy(trained[1] / 'iter_4.pth', www / 'trained.pth')
+    local = load_checkpoint_safely(str(trained[1] / 'iter_4.pth'))
+    filename = _name_url(monkeypatch, tmp_path, scheme,
+                         f'{base}/trained.pth')
+    with _captured_log() as log:
+        loaded = CheckpointLoader.load_checkpoint(filename,
+                                                  map_location='cpu')
+    assert (f'Loads checkpoint by {LOADER_NAMES[scheme]} backend from '
+            f'path: {filename}') in log.getvalue()
+    want = local['state_dict']
+    if scheme == 'mmcls':  # MMEngine keeps a classifier's backbone only
+        want = {k[len('backbone.'):]: v for k, v in want.items()
+                if k.startswith('backbone.')}
+    else:
+        assert loaded['message_hub'] and loaded['meta'] == local['meta']
+    assert loaded['state_dict'].keys() == want.keys()
+    for key, value in want.items():
+        assert torch.equal(loaded['state_dict'][key], value), key
+
+
+def test_open_mmlab_name_of_a_file_in_mmengine_home(http_server, tmp_path):
+    """open-mmlab names may stand for a path under MMEngine's home."""
+    home = tmp_path / 'mmengine_home'
+    home.mkdir()
+    marker = tmp_path / 'pwned'
+    torch.save({'meta': {'x': _Payload(marker)}}, home / 'evil_local.pth')
+    (home / 'open_mmlab.json').write_text(
+        json.dumps({'efl/evil_local': 'evil_local.pth'}))
+    with pytest.raises(UnsafeCheckpointError, match='evil_local.pth'):
+        CheckpointLoader.load_checkpoint('open-mmlab://efl/evil_local')
+    assert not marker.exists()
+
+
+def test_torchvision_names_resolve_without_torchvision(http_server,
+                                                       tmp_path):
+    """``torchvision://resnet50`` (mmdet's configs) resolves through
+    MMEngine's table even where torchvision is not installed; a file already
+    in torch.hub's cache is not downloaded again, but still checked."""
+    cache = tmp_path / 'torch_home/hub/checkpoints'
+    cache.mkdir(parents=True)
+    marker = tmp_path / 'pwned'
+    torch.save({'meta': {'x': _Payload(marker)}},
+               cache / 'resnet50-0676ba61.pth')
+    with pytest.raises(UnsafeCheckpointError,
+                       match='download.pytorch.org/models/resnet50'):
+        CheckpointLoader.load_checkpoint('torchvision://resnet50')
+    assert not marker.exists()
+
+
+def test_runner_load_from_url_and_pretrained_init(trained, http_server,
+                                                  tmp_path, monkeypatch):
+    """What users write: ``load_from='http://...'`` and
+    ``init_cfg=dict(type='Pretrained', checkpoint='torchvision://...')``."""
+    www, base = http_server
+    cfg_path, work = trained
+    shutil.copy(work / 'iter_4.pth', www / 'iter_4.pth')
+    saved = load_checkpoint_safely(str(work / 'iter_4.pth'))['state_dict']
+    cfg = Config.fromfile(str(cfg_path))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.load_from = f'{base}/iter_4.pth'
+    runner = Runner.from_cfg(cfg)
+    runner.load_or_resume()
+    loss = runner.model.bbox_head.loss_cls
+    assert torch.equal(loss.neg_grad, saved['bbox_head.loss_cls.neg_grad'])
+
+    from mmdet.registry import MODELS
+    backbone = runner.model.backbone
+    torch.save({'state_dict': backbone.state_dict()}, www / 'r18.pth')
+    name = _name_url(monkeypatch, tmp_path, 'torchvision', f'{base}/r18.pth')
+    fresh = MODELS.build(dict(
+        type='ResNet', depth=18, base_channels=32, out_indices=(1, 2, 3),
+        init_cfg=dict(type='Pretrained', checkpoint=name)))
+    fresh.init_weights()
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value), key
 
 
 if __name__ == '__main__':

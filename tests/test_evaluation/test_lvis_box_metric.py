@@ -1,5 +1,6 @@
 """The fast LVIS backend gives the official lvis-api numbers."""
 import json
+import logging
 
 import pytest
 import torch
@@ -15,7 +16,8 @@ from mmdet_efl.evaluation.functional import simulate_detections
 def lvis_val(tmp_path_factory):
     root = tmp_path_factory.mktemp('lvis_eval')
     paths = generate_dataset(str(root), SyntheticSpec(
-        num_train=420, num_val=120, seed=3), render=False)
+        num_classes=24, num_train=420, num_val=120, max_images=150,
+        seed=3), render=False)
     return paths['val']
 
 
@@ -62,3 +64,243 @@ def test_unknown_backend_is_a_clear_error(lvis_val):
     with pytest.raises(ValueError, match='backend'):
         METRICS.build(dict(type='LVISBoxMetric', ann_file=lvis_val,
                            backend='cocoapi'))
+
+
+# -- parity with mmdet's LVISMetric: format_only, outfile_prefix, classwise
+
+@pytest.fixture
+def log_lines():
+    """What MMEngine's current logger writes during the test."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
+
+
+def _groups_case(tmp_path):
+    """Hand-computed per-category AP: cat1 1.0, cat2 0.5, cat3 0.0."""
+    from .lvis_cases import cases, write
+    case = next(c for c in cases() if c['name'] == 'frequency_groups')
+    return case, write(case, tmp_path)
+
+
+def _run(metric_cfg, case, ann_file):
+    from .test_lvis_hand_computed import samples
+    gt = case['gt']
+    metric = METRICS.build(dict(metric_cfg, ann_file=ann_file))
+    metric.dataset_meta = dict(classes=[c['name'] for c in gt['categories']])
+    batch = samples(case['dets'], [c['id'] for c in gt['categories']])
+    metric.process({}, batch)
+    return metric.evaluate(len(batch))
+
+
+@pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
+def test_format_only_writes_the_submission_file_as_mmdet(tmp_path, backend,
+                                                         log_lines):
+    case, ann_file = _groups_case(tmp_path)
+    metric_cfg = dict(type='LVISBoxMetric', backend=backend, format_only=True,
+                      outfile_prefix=str(tmp_path / 'ours/sub'))
+    assert METRICS.build(dict(metric_cfg, ann_file=ann_file)
+                         ).per_category_ap == {}
+    ours = _run(metric_cfg, case, ann_file)
+    theirs = _run(dict(type='LVISMetric', format_only=True,
+                       outfile_prefix=str(tmp_path / 'mmdet/sub')),
+                  case, ann_file)
+    assert ours == theirs == {}
+    assert (f"LVISBoxMetric: detections saved to {tmp_path / 'ours/sub'}"
+            '.bbox.json; not evaluated (format_only)') in log_lines
+    written = json.load(open(tmp_path / 'ours/sub.bbox.json'))
+    assert written == json.load(open(tmp_path / 'mmdet/sub.bbox.json'))
+    # xywh boxes and category ids, as the LVIS server reads them
+    assert sorted((d['image_id'], d['category_id'], d['bbox'], d['score'])
+                  for d in written) == sorted(
+        (d['image_id'], d['category_id'], d['bbox'], d['score'])
+        for d in case['dets'])
+
+
+def test_format_only_needs_outfile_prefix(tmp_path):
+    _, ann_file = _groups_case(tmp_path)
+    with pytest.raises(AssertionError, match='outfile_prefix'):
+        METRICS.build(dict(type='LVISBoxMetric', ann_file=ann_file,
+                           format_only=True))
+
+
+def test_outfile_prefix_keeps_the_results_and_evaluates(tmp_path):
+    case, ann_file = _groups_case(tmp_path)
+    out = _run(dict(type='LVISBoxMetric', outfile_prefix=str(
+        tmp_path / 'run/results')), case, ann_file)
+    assert out['lvis/bbox_AP'] == pytest.approx(0.5)
+    assert len(json.load(open(tmp_path / 'run/results.bbox.json'))) == 3
+
+
+@pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
+def test_classwise_adds_mmdets_per_category_keys_and_table(
+        tmp_path, backend, log_lines):
+    case, ann_file = _groups_case(tmp_path)
+    ours = _run(dict(type='LVISBoxMetric', backend=backend, classwise=True),
+                case, ann_file)
+    lines = list(log_lines)
+    theirs = _run(dict(type='LVISMetric', classwise=True), case, ann_file)
+    assert set(ours) == set(theirs)
+    assert ours['lvis/cat1_precision'] == pytest.approx(1.0)
+    assert ours['lvis/cat2_precision'] == pytest.approx(0.5)
+    assert ours['lvis/cat3_precision'] == pytest.approx(0.0)
+    for key, value in theirs.items():
+        assert ours[key] == pytest.approx(value, abs=5e-4), key
+    table = next(line for line in lines if '| category' in line)
+    for row in ('cat1', '1.000', 'cat2', '0.500', 'cat3', '0.000'):
+        assert row in table
+
+
+def test_metric_items_select_the_keys(tmp_path):
+    case, ann_file = _groups_case(tmp_path)
+    out = _run(dict(type='LVISBoxMetric', metric_items=['APr', 'APf']),
+               case, ann_file)
+    assert out == {'lvis/bbox_APr': pytest.approx(1.0),
+                   'lvis/bbox_APf': pytest.approx(0.0)}
+    with pytest.raises(ValueError, match=r"metric_items \['APx'\]"):
+        METRICS.build(dict(type='LVISBoxMetric', ann_file=ann_file,
+                           metric_items=['APx']))
+
+
+def test_category_table_layout():
+    """Three (category, AP) pairs per row, as mmdet's classwise tables."""
+    from mmdet_efl.evaluation.metrics.lvis_box_metric import category_table
+    table = category_table([('a', 1.0), ('bb', 0.5), ('c', 0.25),
+                            ('d', 0.0)])
+    assert table.splitlines() == [
+        '+----------+-------+----------+-------+----------+-------+',
+        '| category | AP    | category | AP    | category | AP    |',
+        '+----------+-------+----------+-------+----------+-------+',
+        '| a        | 1.000 | bb       | 0.500 | c        | 0.250 |',
+        '| d        | 0.000 |          |       |          |       |',
+        '+----------+-------+----------+-------+----------+-------+']
+    assert category_table([('a', 1.0)]).splitlines()[1] == \
+        '| category | AP    |'
+
+
+@pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
+def test_evaluation_prints_nothing(tmp_path, backend, capsys):
+    """Both evaluators print their own tables: a runner logs ours."""
+    case, ann_file = _groups_case(tmp_path)
+    capsys.readouterr()
+    evaluate_lvis(ann_file, case['dets'], backend=backend)
+    assert capsys.readouterr().out == ''
+
+
+def test_argument_errors(tmp_path):
+    case, ann_file = _groups_case(tmp_path)
+    with pytest.raises(ValueError) as err:
+        evaluate_lvis(ann_file, case['dets'], backend='cocoapi')
+    assert str(err.value) == ("unknown LVIS backend 'cocoapi'; use one of "
+                              "('lvis', 'faster_coco_eval')")
+    with pytest.raises(ValueError) as err:
+        evaluate_lvis(ann_file, [])
+    assert str(err.value) == 'no detections to evaluate'
+    with pytest.raises(ValueError) as err:
+        METRICS.build(dict(type='LVISBoxMetric', ann_file=ann_file,
+                           backend='cocoapi'))
+    assert str(err.value) == ("LVISBoxMetric: backend must be one of "
+                              "('lvis', 'faster_coco_eval'), got 'cocoapi'")
+    with pytest.raises(ValueError) as err:
+        METRICS.build(dict(type='LVISBoxMetric', ann_file=ann_file,
+                           metric=['bbox', 'segm']))
+    assert str(err.value) == ("LVISBoxMetric evaluates boxes only, got "
+                              "metric=['bbox', 'segm']")
+    with pytest.raises(ValueError) as err:
+        METRICS.build(dict(type='LVISBoxMetric'))
+    assert str(err.value) == ('LVISBoxMetric needs ann_file (the LVIS '
+                              'annotation file of the evaluated split)')
+    with pytest.raises(TypeError, match='gt must be the path of an LVIS '
+                       'annotation file or an lvis.LVIS, got dict'):
+        evaluate_lvis(case['gt'], case['dets'])
+
+
+@pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
+def test_no_detections_scores_zero(tmp_path, backend, log_lines):
+    case, ann_file = _groups_case(tmp_path)
+    metric = METRICS.build(dict(type='LVISBoxMetric', ann_file=ann_file,
+                                backend=backend, classwise=True))
+    metric.dataset_meta = dict(classes=['cat1', 'cat2', 'cat3'])
+    metric.process({}, [dict(img_id=1, ori_shape=(200, 200),
+                             pred_instances=dict(
+                                 bboxes=torch.zeros(0, 4),
+                                 scores=torch.zeros(0),
+                                 labels=torch.zeros(0, dtype=torch.long)))])
+    out = metric.evaluate(1)
+    assert out == {**{f'lvis/cat{k}_precision': 0.0 for k in (1, 2, 3)},
+                   **{f'lvis/bbox_{k}': 0.0 for k in (
+                       'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr',
+                       'APc', 'APf')}}
+    assert metric.per_category_ap == {1: 0.0, 2: 0.0, 3: 0.0}
+    assert 'LVISBoxMetric: no detections; AP is 0' in log_lines
+
+
+def test_without_outfile_prefix_no_file_is_left(tmp_path, monkeypatch):
+    """The results go to a temporary directory that is removed."""
+    import tempfile
+    work, tmp = tmp_path / 'cwd', tmp_path / 'tmp'
+    work.mkdir()
+    tmp.mkdir()
+    case, ann_file = _groups_case(work)
+    gt_files = list(work.iterdir())
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp))
+    out = _run(dict(type='LVISBoxMetric'), case, ann_file)
+    assert out['lvis/bbox_AP'] == pytest.approx(0.5)
+    assert list(work.iterdir()) == gt_files
+    assert list(tmp.iterdir()) == []
+
+
+def test_each_backend_is_the_one_asked_for(tmp_path, caplog):
+    """The official lvis-api logs its steps (logger ``lvis.eval``);
+    faster-coco-eval does not use it."""
+    case, ann_file = _groups_case(tmp_path)
+
+    def lvis_api_ran(run):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger='lvis'):
+            run()
+        return any(r.name == 'lvis.eval' for r in caplog.records)
+
+    for backend, official in (('lvis', True), ('faster_coco_eval', False)):
+        assert lvis_api_ran(lambda: evaluate_lvis(
+            ann_file, case['dets'], backend=backend)) is official
+        assert lvis_api_ran(lambda: _run(
+            dict(type='LVISBoxMetric', backend=backend), case,
+            ann_file)) is official
+
+
+def test_fast_backend_leaves_the_ground_truth_as_it_was(tmp_path):
+    import copy
+    from mmdet_efl.evaluation.functional import load_lvis
+    case, ann_file = _groups_case(tmp_path)
+    gt = load_lvis(ann_file)
+    before = copy.deepcopy(gt.dataset)
+    evaluate_lvis(gt, case['dets'], backend='faster_coco_eval')
+    assert gt.dataset == before
+
+
+@pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
+def test_logged_summary_and_table(tmp_path, backend, log_lines):
+    from mmdet_efl.evaluation.metrics.lvis_box_metric import category_table
+    case, ann_file = _groups_case(tmp_path)
+    _run(dict(type='LVISBoxMetric', backend=backend, classwise=True), case,
+         ann_file)
+    assert '\n' + category_table([('cat1', 1.0), ('cat2', 0.5),
+                                  ('cat3', 0.0)]) in log_lines
+    assert (f'LVIS box AP ({backend}): AP 0.5000  AP50 0.5000  AP75 0.5000'
+            '  APs -1.0000  APm 0.5000  APl 0.5000  APr 1.0000  APc 0.5000'
+            '  APf 0.0000') in log_lines
+
+
+def test_fast_backend_logs_no_table_of_its_own(tmp_path, caplog):
+    case, ann_file = _groups_case(tmp_path)
+    with caplog.at_level(logging.INFO):
+        evaluate_lvis(ann_file, case['dets'], backend='faster_coco_eval')
+    assert not [r for r in caplog.records
+                if r.name.startswith('faster_coco_eval')]

@@ -1,6 +1,7 @@
 """mmdet's LVISMetric (official lvis-api numbers) works on numpy 2."""
 import importlib
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -75,3 +76,21 @@ def test_unpatched_lvis_api_fails_on_numpy2(tiny_lvis):
     finally:
         # reload re-ran lvis.eval in place; restore the patch for the others
         assert patch_lvis_for_numpy2()
+
+
+def test_removed_aliases_keep_their_old_meaning():
+    """numpy < 1.24 defined np.float etc. as the builtins; lvis-api's
+    numpy view does the same, and is numpy otherwise."""
+    import lvis.eval
+    importlib.reload(lvis.eval)  # a fresh view
+    assert patch_lvis_for_numpy2()
+    view = lvis.eval.np
+    assert (view.float, view.int, view.bool, view.object) == (
+        float, int, bool, object)
+    assert view.float64 is np.float64 and view.linspace is np.linspace
+    assert not hasattr(np, 'float')  # numpy itself is left alone
+
+
+def test_patch_reports_a_missing_lvis_api(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'lvis.eval', None)
+    assert patch_lvis_for_numpy2() is False

@@ -1,8 +1,9 @@
+from .category_check_hook import CategoryCheckHook
 from .gradient_collector_hook import (GradientCollectorHook, frequency_groups,
                                       unwrap_dataset)
 from .progress_bar_hook import ProgressBarHook
 
 __all__ = [
-    'GradientCollectorHook', 'ProgressBarHook', 'frequency_groups',
-    'unwrap_dataset'
+    'CategoryCheckHook', 'GradientCollectorHook', 'ProgressBarHook',
+    'frequency_groups', 'unwrap_dataset'
 ]

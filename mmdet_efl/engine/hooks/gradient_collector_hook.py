@@ -3,18 +3,47 @@
 EFL, EQFL and EQLv2&Focal steer every category by its accumulated gradient
 ratio (EFL eq. 3). Each rank sees different images, so without
 synchronisation the ranks' focusing factors drift apart. After every training
-iteration this hook all-reduces (SUM) the iteration sums of *all* such losses
-in the model in a single collective, then folds them into the running sums,
-so that every rank holds identical state. It also logs, per LVIS frequency
-group, the mean focusing factor and gradient ratio to the message hub, from
-where they reach the text log and TensorBoard.
+iteration this hook averages the iteration sums of *all* such losses in the
+model over the ranks in a single collective (all-reduce, MEAN), then folds
+them into the running sums, so that every rank holds identical state.
+
+Why the mean. EFL's reference code all-reduces with SUM. Each rank's loss is
+normalised by the all-ranks mean number of positives (mmdet's ``avg_factor``)
+and DDP applies the mean of the ranks' gradients, so the summed statistics
+are W times those of the gradient DDP applies (W = world size) and depend on
+W: resuming on another number of GPUs would reweight the iterations before
+and after. The mean equals the statistics of the applied gradient, i.e. of
+one process trained on the same images, on any number of ranks. ``G_j`` is a
+ratio of two such sums, so it, and with it the behaviour of EFL, EQFL and
+EQLv2&Focal, is the reference's (up to rounding and the ``1e-10`` in its
+denominator); only the logged or saved sums differ, by the factor W.
+
+The hook also logs, per LVIS frequency group, the mean focusing factor and
+gradient ratio to the message hub, from where they reach the text log and
+TensorBoard.
+
+It also keeps the statistics right where MMEngine's other machinery touches
+them:
+
+* checkpoints: it runs before every ``CheckpointHook`` whatever priority it
+  is given, so a checkpoint always holds this iteration's synchronised sums
+  (``Runner.save_checkpoint`` runs on rank 0 only, where no collective is
+  possible);
+* AMP: before every iteration it hands the optimiser wrapper's current loss
+  scale to the losses, which divide it out of element-wise upstream
+  gradients (see :class:`CategoryAdaptiveLoss`);
+* EMA (``EMAHook``, e.g. ``update_buffers=True`` in the YOLOX configs): the
+  statistics are training state, not weights. The EMA model shares the live
+  ``pos_grad``/``neg_grad`` tensors instead of averaging them, so
+  checkpoints (``state_dict`` and ``ema_state_dict``), resuming and
+  ``load_from`` all see the live, accumulated sums.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmengine.model import is_model_wrapper
 from mmdet.datasets import LVISV05Dataset
 from mmdet.registry import HOOKS
@@ -22,6 +51,7 @@ from torch import Tensor
 
 from mmdet_efl.datasets import frequency_group
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
+from .category_check_hook import check_categories, check_resume, is_resuming
 
 
 def unwrap_dataset(dataset):
@@ -61,6 +91,14 @@ def frequency_groups(dataset) -> Dict[str, List[int]]:
     return groups
 
 
+def loss_scale(optim_wrapper) -> float:
+    """The factor by which the optimiser wrapper multiplies the loss before
+    backward: ``loss_scaler.get_scale()`` of mmengine's ``AmpOptimWrapper``
+    (and :class:`CPUAmpOptimWrapper`), 1 for wrappers without a scaler."""
+    scaler = getattr(optim_wrapper, 'loss_scaler', None)
+    return 1.0 if scaler is None else float(scaler.get_scale())
+
+
 @HOOKS.register_module()
 class GradientCollectorHook(Hook):
     """All-reduces and folds EFL-family gradient statistics every iteration.
@@ -75,8 +113,8 @@ class GradientCollectorHook(Hook):
             as ``train/<loss>/<value>_<group>`` scalars.
     """
 
-    # Before LoggerHook (BELOW_NORMAL) so this iteration's values are logged,
-    # and before CheckpointHook (VERY_LOW) so checkpoints hold folded state.
+    # Before LoggerHook (BELOW_NORMAL) so this iteration's values are logged.
+    # (Before CheckpointHook in any case: see before_run.)
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, log_values: bool = True) -> None:
@@ -84,7 +122,34 @@ class GradientCollectorHook(Hook):
         self._losses: 'OrderedDict[str, CategoryAdaptiveLoss]' = OrderedDict()
         self._groups: Dict[str, List[int]] = {}
 
+    def before_run(self, runner) -> None:
+        """Moves this hook before the first ``CheckpointHook``.
+
+        The iteration's sums exist on each rank after backward and are only
+        complete after the all-reduce in :meth:`after_train_iter`. A
+        checkpoint saved earlier in the same iteration would miss them, and
+        rank 0, the only one that saves, cannot all-reduce alone.
+        """
+        hooks = runner.hooks
+        mine = hooks.index(self)
+        first = next((i for i, hook in enumerate(hooks)
+                      if isinstance(hook, CheckpointHook)), None)
+        if first is not None and first < mine:
+            # moving a hook to an earlier position is safe while the runner
+            # iterates the list: later positions are unchanged
+            hooks.insert(first, hooks.pop(mine))
+            runner.logger.warning(
+                f'GradientCollectorHook (priority {self.priority}) now runs '
+                f'before {type(hooks[first + 1]).__name__} (priority '
+                f'{hooks[first + 1].priority}), so that checkpoints hold '
+                "each iteration's synchronised gradient statistics.")
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if is_resuming(runner):  # CategoryCheckHook's check (issue 14)
+            check_resume(runner.model, checkpoint)
+
     def before_train(self, runner) -> None:
+        check_categories(runner.model, runner.train_dataloader.dataset)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         self._losses = OrderedDict(
@@ -101,6 +166,39 @@ class GradientCollectorHook(Hook):
         runner.logger.info(
             f'GradientCollectorHook: synchronising {list(self._losses)} '
             f'over {get_world_size()} process(es); category groups {sizes}')
+        self._share_with_ema(runner)
+
+    def _share_with_ema(self, runner) -> None:
+        """Gives every ``EMAHook``'s averaged model the live statistics.
+
+        The averaged model is a deep copy (``EMAHook.before_run``) whose
+        buffers, with ``update_buffers=True``, are exponentially averaged
+        and swapped into checkpoints. The running sums of a loss are not
+        weights: averaged, they lag behind the sums training needs. Each
+        copy's ``pos_grad``/``neg_grad`` becomes the live tensor and leaves
+        the averaged set, so every swap exchanges equal values.
+        """
+        for hook in runner.hooks:
+            averaged = getattr(hook, 'ema_model', None)
+            if not isinstance(hook, EMAHook) or averaged is None:
+                continue
+            for name, loss in self._losses.items():
+                ema_loss = averaged.module.get_submodule(name)
+                for key in ('pos_grad', 'neg_grad'):
+                    setattr(ema_loss, key, getattr(loss, key))
+                    if averaged.update_buffers:
+                        averaged.avg_parameters.pop(f'{name}.{key}', None)
+            runner.logger.info(
+                f'GradientCollectorHook: {type(hook).__name__} keeps the live '
+                f'gradient statistics of {list(self._losses)} (not averaged)')
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        if not self._losses:
+            return
+        scale = loss_scale(runner.optim_wrapper)
+        for loss in self._losses.values():
+            loss.set_loss_scale(scale)
 
     def after_train_iter(self,
                          runner,
@@ -116,13 +214,15 @@ class GradientCollectorHook(Hook):
 
     @staticmethod
     def synchronise(losses: List[CategoryAdaptiveLoss]) -> bool:
-        """One all-reduce of every loss's iteration sums, then fold them.
+        """One all-reduce (MEAN over ranks, see the module docstring) of
+        every loss's iteration sums, then fold them.
 
         Returns False if the reduced sums were non-finite (the iteration's
         statistics are skipped on every rank alike)."""
         flat = torch.cat([loss.pending_statistics() for loss in losses])
         if get_world_size() > 1:
-            all_reduce(flat, op='sum')
+            # mmengine's 'mean' is SUM then division: gloo has no AVG
+            all_reduce(flat, op='mean')
         ok = True
         offset = 0
         for loss in losses:

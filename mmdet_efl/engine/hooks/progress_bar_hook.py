@@ -14,19 +14,24 @@ class ProgressBarHook(Hook):
 
     Args:
         desc: prefix of the bars, e.g. the run's name.
+        position: the terminal line of the bars (tqdm's ``position``), so
+            that runs in parallel processes keep a line each.
     """
 
     priority = 'LOW'
 
-    def __init__(self, desc: str = '') -> None:
+    def __init__(self, desc: str = '', position: Optional[int] = None
+                 ) -> None:
         self.desc = desc
+        self.position = position
         self._bar: Optional[tqdm] = None
 
     def _open(self, total: int, what: str, initial: int = 0) -> None:
         if is_main_process():
             label = f'{self.desc} {what}'.strip()
             self._bar = tqdm(total=total, initial=initial, desc=label,
-                             dynamic_ncols=True, leave=True)
+                             dynamic_ncols=True, leave=True,
+                             position=self.position)
 
     def _close(self) -> None:
         if self._bar is not None:
@@ -40,8 +45,11 @@ class ProgressBarHook(Hook):
                          outputs=None) -> None:
         if self._bar is not None:
             if outputs and 'loss' in outputs:
-                self._bar.set_postfix(loss=f"{float(outputs['loss']):.3f}",
-                                      refresh=False)
+                loss = outputs['loss']
+                if hasattr(loss, 'detach'):
+                    loss = loss.detach()
+                loss = float(loss)
+                self._bar.set_postfix(loss=f'{loss:.3f}', refresh=False)
             self._bar.update(1)
 
     def after_train(self, runner) -> None:

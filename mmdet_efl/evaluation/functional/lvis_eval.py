@@ -6,12 +6,12 @@
 mode (federated negatives, ``not_exhaustive`` handling, frequency groups,
 300 detections per image). Both return the same keys, unrounded.
 """
-import contextlib
 import copy
-import io
 from typing import Any, Dict, List, Union
 
 import numpy as np
+
+from .lvis_annotations import check_detections, load_lvis
 
 BACKENDS = ('lvis', 'faster_coco_eval')
 #: summary keys, as the lvis-api names them
@@ -40,60 +40,71 @@ def evaluate_lvis(gt: Union[str, Any], detections: List[dict],
     """Box AP of ``detections`` (COCO result dicts: ``image_id``,
     ``category_id``, ``bbox`` as xywh, ``score``) against LVIS ``gt``.
 
+    Both the file and the detections are validated first
+    (:mod:`.lvis_annotations`), so that both backends see the same,
+    well-formed input.
+
     Args:
         gt: path of an LVIS v1 annotation file, or a loaded ``lvis.LVIS``.
-        detections: the results, at most 300 per image are used.
+        detections: the results, at most 300 per image (the highest
+            scoring) are used.
         backend: ``'lvis'`` (official) or ``'faster_coco_eval'``.
 
     Returns:
-        ``{'AP': ..., ..., 'APf': ..., 'per_category': {cat_id: AP}}``.
+        ``{'AP': ..., ..., 'APf': ..., 'per_category': {cat_id: AP}}``;
+        a group or area range without ground truth has AP -1, a category
+        without ground truth NaN.
+
+    Raises:
+        ValueError: an unknown backend, no detections, or a bad record of
+            the file or the detections (named in the message).
     """
     if backend not in BACKENDS:
         raise ValueError(f'unknown LVIS backend {backend!r}; use one of '
                          f'{BACKENDS}')
     if not detections:
         raise ValueError('no detections to evaluate')
+    lvis_gt = load_lvis(gt)
+    check_detections(detections, lvis_gt)
     if backend == 'lvis':
-        return _evaluate_lvis_api(gt, detections)
-    return _evaluate_faster(gt, detections)
+        return _evaluate_lvis_api(lvis_gt, detections)
+    return _evaluate_faster(lvis_gt, detections)
 
 
-def _evaluate_lvis_api(gt, detections):
-    from lvis import LVIS, LVISEval, LVISResults
+def _evaluate_lvis_api(lvis_gt, detections):
+    from lvis import LVISEval, LVISResults
     from ..lvis_numpy2 import patch_lvis_for_numpy2
     patch_lvis_for_numpy2()
-    lvis_gt = LVIS(gt) if isinstance(gt, str) else gt
-    with contextlib.redirect_stdout(io.StringIO()):
-        lvis_dt = LVISResults(lvis_gt, detections, max_dets=MAX_DETS)
-        ev = LVISEval(lvis_gt, lvis_dt, 'bbox')
-        ev.run()
+    # LVISResults adds fields to the result dicts: give it copies
+    lvis_dt = LVISResults(lvis_gt, [dict(d) for d in detections],
+                          max_dets=MAX_DETS)
+    ev = LVISEval(lvis_gt, lvis_dt, 'bbox')
+    ev.run()
     results = {k: float(ev.results[k]) for k in KEYS}
     results['per_category'] = _per_category(ev.eval['precision'],
                                             ev.params.cat_ids)
     return results
 
 
-def _evaluate_faster(gt, detections):
+def _evaluate_faster(lvis_gt, detections):
     from faster_coco_eval import COCO, COCOeval_faster
-    with contextlib.redirect_stdout(io.StringIO()):
-        # COCO adds fields to the annotations it indexes: work on a copy
-        coco_gt = COCO(gt if isinstance(gt, str) else copy.deepcopy(
-            gt.dataset))
-        # keep the highest-scoring MAX_DETS per image, as LVISResults does
-        by_image: Dict[int, list] = {}
-        for det in detections:
-            by_image.setdefault(det['image_id'], []).append(det)
-        kept = []
-        for dets in by_image.values():
-            dets.sort(key=lambda d: -d['score'])
-            kept.extend(dets[:MAX_DETS])
-        coco_dt = coco_gt.loadRes([dict(d) for d in kept])
-        ev = COCOeval_faster(coco_gt, coco_dt, 'bbox', lvis_style=True,
-                             print_function=lambda *a, **k: None)
-        ev.params.maxDets = [MAX_DETS]
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
+    # COCO adds fields to the annotations it indexes: work on a copy
+    coco_gt = COCO(copy.deepcopy(lvis_gt.dataset))
+    # keep the highest-scoring MAX_DETS per image, as LVISResults does
+    by_image: Dict[int, list] = {}
+    for det in detections:
+        by_image.setdefault(det['image_id'], []).append(det)
+    kept = []
+    for dets in by_image.values():
+        dets.sort(key=lambda d: -d['score'])
+        kept.extend(dets[:MAX_DETS])
+    coco_dt = coco_gt.loadRes([dict(d) for d in kept])
+    ev = COCOeval_faster(coco_gt, coco_dt, 'bbox', lvis_style=True,
+                         print_function=lambda *a, **k: None)
+    ev.params.maxDets = [MAX_DETS]
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
     stats = ev.stats_as_dict
     results = {k: float(stats[_FCE_KEYS[k]]) for k in KEYS}
     results['per_category'] = _per_category(ev.eval['precision'],

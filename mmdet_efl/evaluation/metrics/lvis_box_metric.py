@@ -1,71 +1,128 @@
 """LVIS box AP (AP, APr, APc, APf) with a fast backend, for mmdet runners."""
+import itertools
+import os.path as osp
+import tempfile
 from collections import OrderedDict
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmdet.evaluation.metrics import LVISMetric
 from mmdet.registry import METRICS
+from mmengine.fileio import get_local_path, load
 from mmengine.logging import MMLogger
+from terminaltables import AsciiTable
 
-from ..functional import BACKENDS, KEYS, evaluate_lvis
+from ..functional import BACKENDS, KEYS, evaluate_lvis, load_lvis
 
 
 @METRICS.register_module()
 class LVISBoxMetric(LVISMetric):
     """mmdet's ``LVISMetric`` for boxes, with a choice of evaluator.
 
-    Takes the same config keys as ``LVISMetric`` plus ``backend``:
-    ``'lvis'`` runs the official lvis-api (the reference numbers),
-    ``'faster_coco_eval'`` runs faster-coco-eval's C++ evaluator in LVIS
-    mode, which gives the same numbers (tested to 1e-4) several times faster.
-    Results are not rounded (mmdet's rounds to 3 decimals), and per-category
-    AP of the last evaluation is kept in :attr:`per_category_ap`.
+    Takes the same config keys as ``LVISMetric`` (``ann_file``,
+    ``classwise``, ``metric_items``, ``format_only``, ``outfile_prefix``,
+    ``backend_args``, ...) plus ``backend``: ``'lvis'`` runs the official
+    lvis-api (the reference numbers), ``'faster_coco_eval'`` runs
+    faster-coco-eval's C++ evaluator in LVIS mode, which gives the same
+    numbers several times faster.
+
+    As in ``LVISMetric``, the detections are written to
+    ``{outfile_prefix}.bbox.json`` (a temporary directory without
+    ``outfile_prefix``); ``format_only=True`` stops there (an LVIS
+    test-dev submission) and returns no metrics; ``classwise=True`` adds
+    ``{category name}_precision`` (the AP of each category) to the results
+    and logs a per-category table. Unlike ``LVISMetric``, results are not
+    rounded (it rounds to 3 decimals), the annotation file is validated on
+    load (:func:`~mmdet_efl.evaluation.functional.check_lvis_annotations`),
+    and per-category AP of the last evaluation, keyed by category id, is
+    kept in :attr:`per_category_ap`.
 
     Args:
+        ann_file: the LVIS annotation file of the evaluated split
+            (required: LVIS evaluation reads its negative and
+            not-exhaustive category lists).
         backend: ``'faster_coco_eval'`` (default) or ``'lvis'``.
+        **kwargs: the other arguments of ``LVISMetric``.
+
+    Raises:
+        ValueError: an unknown backend, a metric other than ``'bbox'``, no
+            ``ann_file``, unknown ``metric_items``, or a bad record of the
+            annotation file.
     """
 
-    def __init__(self, *args, backend: str = 'faster_coco_eval',
-                 **kwargs) -> None:
+    def __init__(self, ann_file: Optional[str] = None,
+                 backend: str = 'faster_coco_eval', **kwargs) -> None:
         if backend not in BACKENDS:
             raise ValueError(f'LVISBoxMetric: backend must be one of '
                              f'{BACKENDS}, got {backend!r}')
+        if ann_file is None:
+            raise ValueError('LVISBoxMetric needs ann_file (the LVIS '
+                             'annotation file of the evaluated split)')
         kwargs.setdefault('metric', 'bbox')
-        super().__init__(*args, **kwargs)
+        # without ann_file: mmdet's LVISMetric would index the file
+        # unchecked; it is loaded (and validated) below
+        super().__init__(**kwargs)
         if self.metrics != ['bbox']:
             raise ValueError('LVISBoxMetric evaluates boxes only, got '
                              f'metric={self.metrics}')
-        if self._lvis_api is None:
-            raise ValueError('LVISBoxMetric needs ann_file (the LVIS '
-                             'annotation file of the evaluated split)')
+        unknown = set(self.metric_items or ()) - set(KEYS)
+        if unknown:
+            raise ValueError(f'LVISBoxMetric: metric_items {sorted(unknown)} '
+                             f'are not among {KEYS}')
+        with get_local_path(ann_file,
+                            backend_args=self.backend_args) as local_path:
+            self._lvis_api = load_lvis(local_path)
         self.backend = backend
         self.per_category_ap: Dict[int, float] = {}
 
-    def _detections(self, preds: List[dict]) -> List[dict]:
-        cat_ids = self._lvis_api.get_cat_ids()
-        dets = []
-        for pred in preds:
-            for box, score, label in zip(pred['bboxes'], pred['scores'],
-                                         pred['labels']):
-                x1, y1, x2, y2 = (float(v) for v in box)
-                dets.append(
-                    dict(image_id=int(pred['img_id']),
-                         category_id=cat_ids[int(label)],
-                         bbox=[x1, y1, x2 - x1, y2 - y1],
-                         score=float(score)))
-        return dets
-
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        """AP, AP50, ..., APf (``bbox_`` keys), plus ``<name>_precision``
+        per category with ``classwise``; ``{}`` with ``format_only``."""
         logger = MMLogger.get_current_instance()
         _, preds = zip(*results)
-        dets = self._detections(list(preds))
+        # read by mmdet's results2json to map labels to category ids
+        self.cat_ids = self._lvis_api.get_cat_ids()
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            prefix = self.outfile_prefix or osp.join(tmp_dir, 'results')
+            result_file = self.results2json(preds, prefix)['bbox']
+            if self.format_only:
+                logger.info(f'LVISBoxMetric: detections saved to '
+                            f'{result_file}; not evaluated (format_only)')
+                return OrderedDict()
+            detections = load(result_file)
+
+        items = self.metric_items or KEYS
         eval_results: Dict[str, float] = OrderedDict()
-        if not dets:
+        if not detections:
             logger.warning('LVISBoxMetric: no detections; AP is 0')
-            return OrderedDict((f'bbox_{k}', 0.0) for k in KEYS)
-        results_ = evaluate_lvis(self._lvis_api, dets, backend=self.backend)
-        self.per_category_ap = results_.pop('per_category')
-        for key in KEYS:
-            eval_results[f'bbox_{key}'] = results_[key]
+            self.per_category_ap = {cat_id: 0.0 for cat_id in self.cat_ids}
+            summary = dict.fromkeys(KEYS, 0.0)
+        else:
+            summary = evaluate_lvis(self._lvis_api, detections,
+                                    backend=self.backend)
+            self.per_category_ap = summary.pop('per_category')
+        if self.classwise:
+            names = [cat['name'] for cat in
+                     self._lvis_api.load_cats(self.cat_ids)]
+            pairs = [(name, self.per_category_ap[cat_id])
+                     for name, cat_id in zip(names, self.cat_ids)]
+            for name, ap in pairs:
+                eval_results[f'{name}_precision'] = ap
+            logger.info('\n' + category_table(pairs))
+        for key in items:
+            eval_results[f'bbox_{key}'] = summary[key]
         logger.info(f'LVIS box AP ({self.backend}): ' + '  '.join(
-            f'{k} {v:.4f}' for k, v in results_.items()))
+            f'{k} {summary[k]:.4f}' for k in KEYS))
         return eval_results
+
+
+def category_table(pairs: Sequence[Tuple[str, float]],
+                   columns: int = 3) -> str:
+    """``(category, AP)`` pairs as a text table of ``columns`` pairs per
+    row (the layout of mmdet's classwise tables)."""
+    columns = max(1, min(columns, len(pairs)))
+    cells: List[str] = list(itertools.chain.from_iterable(
+        (name, f'{ap:0.3f}') for name, ap in pairs))
+    width = 2 * columns
+    rows = [cells[i:i + width] for i in range(0, len(cells), width)]
+    rows[-1] += [''] * (width - len(rows[-1]))
+    return AsciiTable([['category', 'AP'] * columns] + rows).table

@@ -3,6 +3,7 @@
 Table 8)."""
 from typing import Optional, Tuple
 
+import torch
 from mmdet.models.dense_heads import ATSSHead
 from mmdet.models.losses import QualityFocalLoss
 from mmdet.registry import MODELS
@@ -87,7 +88,8 @@ class ATSSIoUHead(ATSSHead):
 
         pos = ((labels >= 0) & (labels < self.num_classes)).nonzero(
             as_tuple=True)[0]
-        quality = cls_score.new_zeros(labels.shape)
+        # float32 like the IoU targets, whatever autocast made the scores
+        quality = labels.new_zeros(labels.shape, dtype=torch.float32)
         if len(pos) == 0:
             zero = bbox_pred.sum() * 0 + iou_pred.sum() * 0
             loss_bbox = loss_iou = loss_l1 = zero

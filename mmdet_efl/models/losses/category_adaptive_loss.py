@@ -15,8 +15,10 @@ scoring, evaluation, ``torch.no_grad``) leave them untouched.
 
 Accumulation is two-stage. Backward adds to *pending* iteration sums. They are
 folded into the running sums by :class:`GradientCollectorHook` after each
-training iteration, with one all-reduce across ranks so that every rank
-holds identical state. In a single process the loss also folds them by
+training iteration, averaged over the ranks by one all-reduce (the
+statistics of the gradient DDP applies; EFL's reference code sums, which
+scales them, not G_j, by the world size) so that every rank holds identical
+state. In a single process the loss also folds them by
 itself before its next forward and before ``state_dict()``, so it works in
 a plain training loop without the hook. Under DDP without the hook it
 raises instead of letting the ranks drift apart.
@@ -28,15 +30,23 @@ import torch
 from mmengine.dist import get_world_size
 from torch import Tensor, nn
 
-from .modulated_focal import FocalTerms, modulated_focal_loss
-from .utils import (check_finite, check_labels, check_pred, check_target,
-                    normalise_weight, reduction_denominator)
+from .modulated_focal import (FocalTerms, category_sums,
+                              modulated_focal_loss)
+from .utils import (FINITE, POSITIVE, POSITIVE_INT, REDUCTION, SIGMOID,
+                    check_arguments, check_finite, check_labels, check_pred,
+                    check_target, normalise_weight, reduction_denominator)
 
 _EPS = 1e-10
 
 
 class _ModulatedFocalFunction(torch.autograd.Function):
-    """Loss forward with a precomputed closed-form gradient for backward."""
+    """Loss forward with a precomputed closed-form gradient for backward.
+
+    The stored gradient stays in the compute dtype (float32) and is rounded
+    to ``pred``'s dtype only after the upstream gradient (an AMP loss scale
+    included) is applied, so half-precision logits lose no more of it than
+    one rounding.
+    """
 
     @staticmethod
     def forward(ctx, pred: Tensor, owner: 'CategoryAdaptiveLoss',
@@ -46,20 +56,64 @@ class _ModulatedFocalFunction(torch.autograd.Function):
         ctx.save_for_backward(grad)
         ctx.owner = owner
         ctx.stats = stats
-        return loss.to(pred.dtype)
+        ctx.pred_dtype = pred.dtype
+        ctx.labels = kwargs.get('labels')
+        ctx.target = kwargs.get('target')
+        return loss
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):
         grad, = ctx.saved_tensors
-        if ctx.stats is not None:
-            ctx.owner._add_pending(*ctx.stats, grad_output)
+        owner: CategoryAdaptiveLoss = ctx.owner
         if grad_output.dim() == 0:
-            # a plain loss.backward() passes 1: hand over the stored
-            # gradient instead of writing a scaled [N, C] copy of it
-            if not grad_output.is_cuda and float(grad_output) == 1.0:
-                return grad, None, None
-            return grad * grad_output, None, None
-        return grad * grad_output.to(grad.dtype), None, None
+            owner._add_pending(*ctx.stats, upstream=grad_output)
+            if grad.dtype == ctx.pred_dtype:
+                # a plain loss.backward() passes 1: hand over the stored
+                # gradient instead of writing a scaled [N, C] copy of it
+                if not grad_output.is_cuda and float(grad_output) == 1.0:
+                    return grad, None, None
+                return grad * grad_output.to(grad.dtype), None, None
+        out, sums = _apply_upstream(grad, grad_output, ctx.pred_dtype,
+                                    ctx.labels, ctx.target)
+        if sums is not None:
+            owner._add_pending(*sums, upstream=None)
+        return out, None, None
+
+
+# Rows per block of _apply_upstream: float32 temporaries of about 4 MB
+# instead of one as large as the gradient.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+def _apply_upstream(grad: Tensor, upstream: Tensor, dtype: torch.dtype,
+                    labels: Optional[Tensor], target: Optional[Tensor]
+                    ) -> Tuple[Tensor, Optional[Tuple[Tensor, Tensor]]]:
+    """``grad * upstream`` rounded once to ``dtype``, in row blocks.
+
+    Returns the product and, for an element-wise (non-scalar) upstream, the
+    per-category sums of its magnitude (positives, negatives), taken before
+    rounding; None for a scalar upstream.
+    """
+    out = torch.empty(grad.shape, dtype=dtype, device=grad.device)
+    element_wise = upstream.dim() > 0
+    if element_wise:
+        upstream = upstream.expand(grad.shape)
+    else:
+        upstream = upstream.to(grad.dtype)
+    pos = neg = None
+    step = max(1, _BLOCK_ELEMENTS // max(grad.shape[1], 1))
+    for start in range(0, grad.shape[0], step):
+        rows = slice(start, start + step)
+        if element_wise:
+            block = grad[rows] * upstream[rows].to(grad.dtype)
+            p, n = category_sums(
+                block.abs(), None if labels is None else labels[rows],
+                None if target is None else target[rows])
+            pos, neg = (p, n) if pos is None else (pos + p, neg + n)
+        else:
+            block = grad[rows] * upstream
+        out[rows] = block
+    return out, None if pos is None else (pos, neg)
 
 
 class CategoryAdaptiveLoss(nn.Module):
@@ -69,6 +123,25 @@ class CategoryAdaptiveLoss(nn.Module):
     current gradient ratio) and may override :attr:`initial_ratio` and
     :attr:`clamp_ratio`.
 
+    Which gradient the statistics count. They follow the gradient that
+    back-propagation actually delivers to the logits, ``|dL/dx * u|`` with
+    ``u`` the upstream gradient of this loss's output, but without the
+    factors that only rescale a whole iteration:
+
+    * a scalar upstream (``'mean'``/``'sum'`` reductions; the head's
+      ``loss.backward()``, an AMP loss scale, a constant weight) is kept
+      out of the sums, so that a changing AMP loss scale does not reweight
+      iterations. ``loss_weight`` and ``avg_factor`` are part of ``dL/dx``
+      and count. A scalar 0 (nothing reaches the logits) adds nothing.
+    * a non-scalar upstream (``reduction='none'`` followed by per-element
+      weights, ``.mean()``, ...) is honoured element by element. The AMP
+      loss scale is then inside ``u``; it is divided out with the value
+      given to :meth:`set_loss_scale`, which :class:`GradientCollectorHook`
+      sets before every iteration from the optimiser wrapper's
+      ``loss_scaler``.
+    * a non-finite upstream (an AMP overflow step) poisons the iteration:
+      :meth:`fold_statistics` skips its sums whole.
+
     Args:
         num_classes: number of foreground categories ``C``; predictions must
             have exactly ``C`` columns (sigmoid classifiers, no background
@@ -77,6 +150,11 @@ class CategoryAdaptiveLoss(nn.Module):
         loss_weight: multiplies the loss (and so its gradient statistics).
         use_sigmoid: must be True; mmdet heads read it to size their
             classifier to ``C`` outputs.
+
+    Raises:
+        ValueError: for an argument out of its range, naming the class and
+            the argument (one rule set for the whole family,
+            :func:`~mmdet_efl.models.losses.utils.check_arguments`).
     """
 
     #: gradient ratio of a category before any statistics were collected.
@@ -94,18 +172,15 @@ class CategoryAdaptiveLoss(nn.Module):
                  loss_weight: float = 1.0,
                  use_sigmoid: bool = True) -> None:
         super().__init__()
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f'{type(self).__name__}: num_classes must be a '
-                             f'positive int, got {num_classes!r}')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f'{type(self).__name__}: reduction must be '
-                             f"'none', 'mean' or 'sum', got {reduction!r}")
-        if not use_sigmoid:
-            raise ValueError(f'{type(self).__name__} is a sigmoid loss; '
-                             'use_sigmoid=False is not supported')
-        self.num_classes = num_classes
+        check_arguments(
+            type(self).__name__,
+            num_classes=(num_classes, POSITIVE_INT),
+            reduction=(reduction, REDUCTION),
+            loss_weight=(loss_weight, FINITE),
+            use_sigmoid=(use_sigmoid, SIGMOID))
+        self.num_classes = int(num_classes)
         self.reduction = reduction
-        self.loss_weight = loss_weight
+        self.loss_weight = float(loss_weight)
         self.use_sigmoid = True
         # float64: these are sums over the whole of training, without decay.
         self.register_buffer('pos_grad',
@@ -118,6 +193,7 @@ class CategoryAdaptiveLoss(nn.Module):
                              persistent=False)
         self._has_pending = False
         self._warned_non_finite = False
+        self._loss_scale = 1.0
 
     # ------------------------------------------------------------------
     # state
@@ -172,14 +248,34 @@ class CategoryAdaptiveLoss(nn.Module):
         self._has_pending = False
         return ok
 
+    def set_loss_scale(self, scale: float) -> None:
+        """The factor by which the loss is multiplied before backward (the
+        AMP loss scale, ``GradScaler.get_scale()``); divided out of
+        element-wise upstream gradients (see the class docstring).
+        :class:`GradientCollectorHook` calls it every iteration."""
+        check_arguments(type(self).__name__, loss_scale=(scale, POSITIVE))
+        self._loss_scale = float(scale)
+
     def _add_pending(self, pos: Tensor, neg: Tensor,
-                     grad_output: Tensor) -> None:
-        # A non-finite upstream gradient (e.g. an AMP overflow step) poisons
-        # the iteration's sums so that fold_statistics skips them whole.
-        poison = torch.where(torch.isfinite(grad_output).all(), 0.0,
-                             float('nan')).to(self._pending_pos)
-        self._pending_pos += pos.to(self._pending_pos) + poison
-        self._pending_neg += neg.to(self._pending_neg) + poison
+                     upstream: Optional[Tensor]) -> None:
+        """Adds one backward's sums; ``upstream`` is the scalar upstream
+        gradient, or None if it is already applied element-wise."""
+        pos = pos.to(self._pending_pos)
+        neg = neg.to(self._pending_neg)
+        if upstream is None:
+            pos = pos / self._loss_scale
+            neg = neg / self._loss_scale
+        else:
+            # No host sync: a zero upstream selects zeros; a non-finite one
+            # (e.g. an AMP overflow step) adds NaN, so that
+            # fold_statistics skips the iteration's sums whole.
+            reaches = (upstream != 0).to(self._pending_pos.device)
+            poison = torch.where(torch.isfinite(upstream), 0.0,
+                                 float('nan')).to(self._pending_pos)
+            pos = torch.where(reaches, pos, 0.0) + poison
+            neg = torch.where(reaches, neg, 0.0) + poison
+        self._pending_pos += pos
+        self._pending_neg += neg
         self._has_pending = True
 
     def _fold_if_single_process(self) -> None:
@@ -215,8 +311,18 @@ class CategoryAdaptiveLoss(nn.Module):
             weight: per-sample ``[N]`` or per-element ``[N, C]`` weights;
                 zero-weight samples contribute neither loss nor statistics.
             avg_factor: normaliser of the ``'mean'`` reduction (mmdet passes
-                the number of positives).
+                the number of positives); a finite number >= 0.
             reduction_override: overrides ``reduction`` for this call.
+
+        Returns:
+            The loss: a scalar, or ``[N, C]`` (``[N]`` for per-sample
+            losses) with ``reduction='none'``; float32 for half-precision
+            logits (as autocast computes losses), else ``pred``'s dtype.
+
+        Raises:
+            ValueError: for inputs of the wrong shape or range (labels
+                outside ``[0, C]``, a negative or non-finite avg_factor,
+                ...), naming the class and the input.
         """
         return self._run(pred, weight=weight, avg_factor=avg_factor,
                          reduction_override=reduction_override,
@@ -253,7 +359,6 @@ class CategoryAdaptiveLoss(nn.Module):
             loss = _ModulatedFocalFunction.apply(pred, self, kwargs)
         else:
             loss, _, _ = modulated_focal_loss(pred, need_grad=False, **kwargs)
-            loss = loss.to(pred.dtype)
         check_finite(name, loss, pred, weight)
         if self.per_sample and reduction == 'none':
             loss = loss.sum(dim=1)

@@ -11,6 +11,8 @@ from torch import Tensor
 
 from .category_adaptive_loss import CategoryAdaptiveLoss
 from .modulated_focal import FocalTerms
+from .utils import (FINITE, NON_NEGATIVE, POSITIVE, PROBABILITY_OR_NONE,
+                    check_arguments)
 
 
 @MODELS.register_module()
@@ -26,9 +28,14 @@ class EQLv2FocalLoss(CategoryAdaptiveLoss):
 
     Args:
         num_classes: number of foreground categories ``C``.
-        gamma, alpha: the focal loss parameters (2.0, 0.25).
-        eqlv2_gamma, mu, eqlv2_alpha: EQLv2's mapping (12, 0.8, 4.0).
+        gamma, alpha: the focal loss parameters (2.0 and 0.25; ``gamma >=
+            0``, ``alpha`` in ``[0, 1]`` or None).
+        eqlv2_gamma, mu, eqlv2_alpha: EQLv2's mapping (12, 0.8, 4.0;
+            ``eqlv2_gamma > 0``, ``eqlv2_alpha >= 0``).
         reduction, loss_weight, use_sigmoid: as in mmdet's ``FocalLoss``.
+
+    Raises:
+        ValueError: for an argument out of its range, naming it.
     """
 
     initial_ratio = 100.0
@@ -45,6 +52,13 @@ class EQLv2FocalLoss(CategoryAdaptiveLoss):
                  loss_weight: float = 1.0,
                  use_sigmoid: bool = True) -> None:
         super().__init__(num_classes, reduction, loss_weight, use_sigmoid)
+        check_arguments(
+            type(self).__name__,
+            gamma=(gamma, NON_NEGATIVE),
+            alpha=(alpha, PROBABILITY_OR_NONE),
+            eqlv2_gamma=(eqlv2_gamma, POSITIVE),
+            mu=(mu, FINITE),
+            eqlv2_alpha=(eqlv2_alpha, NON_NEGATIVE))
         self.gamma = float(gamma)
         self.alpha = alpha
         self.eqlv2_gamma = float(eqlv2_gamma)

@@ -6,6 +6,8 @@ from torch import Tensor
 
 from .category_adaptive_loss import CategoryAdaptiveLoss
 from .modulated_focal import FocalTerms
+from .utils import (BOOL, NON_NEGATIVE, POSITIVE, PROBABILITY_OR_NONE,
+                    check_arguments)
 
 
 @MODELS.register_module()
@@ -27,12 +29,17 @@ class EqualizedFocalLoss(CategoryAdaptiveLoss):
         gamma: the base focusing factor ``gamma_b`` (2.0, as focal loss).
         scale_factor: ``s``, the upper limit of the variable part (8.0 on
             LVIS, EFL Table 4; 4.0 for YOLOX, Table 8).
-        alpha: the balance factor ``alpha_t`` (0.25).
+        alpha: the balance factor ``alpha_t`` (0.25), in ``[0, 1]``, or
+            None for none.
         use_focusing_factor: use ``gamma_j``; if False every category is
             focused with ``gamma_b`` (EFL Table 3, "WF" only).
         use_weighting_factor: multiply by ``gamma_j / gamma_b``; if False
             the weight is 1 (EFL Table 3, "FF" only).
         reduction, loss_weight, use_sigmoid: as in mmdet's ``FocalLoss``.
+
+    Raises:
+        ValueError: ``gamma <= 0``, ``scale_factor < 0``, ``alpha`` outside
+            ``[0, 1]`` and the base class's checks, naming the argument.
     """
 
     def __init__(self,
@@ -46,13 +53,14 @@ class EqualizedFocalLoss(CategoryAdaptiveLoss):
                  loss_weight: float = 1.0,
                  use_sigmoid: bool = True) -> None:
         super().__init__(num_classes, reduction, loss_weight, use_sigmoid)
-        if gamma <= 0:
-            raise ValueError('EqualizedFocalLoss: gamma (gamma_b) must be '
-                             '> 0 for the weighting factor gamma_j / '
-                             f'gamma_b, got {gamma}')
-        if scale_factor < 0:
-            raise ValueError('EqualizedFocalLoss: scale_factor must be >= 0, '
-                             f'got {scale_factor}')
+        check_arguments(
+            type(self).__name__,
+            # gamma_b > 0: the weighting factor divides by it
+            gamma=(gamma, POSITIVE),
+            scale_factor=(scale_factor, NON_NEGATIVE),
+            alpha=(alpha, PROBABILITY_OR_NONE),
+            use_focusing_factor=(use_focusing_factor, BOOL),
+            use_weighting_factor=(use_weighting_factor, BOOL))
         self.gamma = float(gamma)
         self.scale_factor = float(scale_factor)
         self.alpha = alpha

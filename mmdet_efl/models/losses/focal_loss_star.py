@@ -5,7 +5,9 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from .utils import (check_finite, check_labels, check_pred, check_target,
+from .utils import (FINITE, OPTIONAL_POSITIVE_INT, POSITIVE,
+                    PROBABILITY_OR_NONE, REDUCTION, SIGMOID, check_arguments,
+                    check_finite, check_labels, check_pred, check_target,
                     normalise_weight, reduction_denominator)
 
 
@@ -22,9 +24,13 @@ class FocalLossStar(nn.Module):
     Args:
         gamma: the scale of ``x_t`` (must be > 0).
         beta: the shift of ``gamma x_t``.
-        alpha: the balance factor ``alpha_t``, or None for none.
+        alpha: the balance factor ``alpha_t`` in ``[0, 1]``, or None for
+            none.
         num_classes: if given, predictions must have this many columns.
         reduction, loss_weight, use_sigmoid: as in mmdet's ``FocalLoss``.
+
+    Raises:
+        ValueError: for an argument out of its range, naming it.
     """
 
     def __init__(self,
@@ -36,12 +42,15 @@ class FocalLossStar(nn.Module):
                  loss_weight: float = 1.0,
                  use_sigmoid: bool = True) -> None:
         super().__init__()
-        if gamma <= 0:
-            raise ValueError(f'FocalLossStar: gamma must be > 0, got {gamma}')
-        if not use_sigmoid:
-            raise ValueError('FocalLossStar is a sigmoid loss; '
-                             'use_sigmoid=False is not supported')
-        reduction_denominator('FocalLossStar', reduction, 0, None)
+        check_arguments(
+            type(self).__name__,
+            gamma=(gamma, POSITIVE),
+            beta=(beta, FINITE),
+            alpha=(alpha, PROBABILITY_OR_NONE),
+            num_classes=(num_classes, OPTIONAL_POSITIVE_INT),
+            reduction=(reduction, REDUCTION),
+            loss_weight=(loss_weight, FINITE),
+            use_sigmoid=(use_sigmoid, SIGMOID))
         self.gamma = float(gamma)
         self.beta = float(beta)
         self.alpha = alpha

@@ -24,13 +24,17 @@ losses accumulate. Two interchangeable implementations:
 * fused, the same expression compiled by ``torch.compile`` into one pass
   (Triton on CUDA, C++ on CPU). It is used automatically on CUDA and for
   large CPU inputs (``MMDET_EFL_FUSED=auto``, the default); ``1`` forces it,
-  ``0`` disables it. If compilation fails (no compiler), the eager path takes
-  over with a warning, once.
+  ``0`` disables it. The compiled kernel has never run on every device it
+  may meet (Triton versions, GPUs), so the first time it runs on a device
+  for a kind of input it checks itself against the eager kernel on a slice
+  of the real input (loss, gradient, statistics). If compilation fails (no
+  compiler) or the check disagrees, it warns once and that device uses the
+  eager kernel from then on.
 """
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Set, Tuple
 
 import torch
 from torch import Tensor
@@ -63,23 +67,18 @@ class FocalTerms:
 
 def _chunk_target(labels: Optional[Tensor], scores: Optional[Tensor],
                   dense: Optional[Tensor], rows: slice, num_classes: int,
-                  dtype: torch.dtype) -> Tuple[Tensor, Optional[Tensor]]:
-    """Builds the ``[n, C]`` float target of one row chunk.
-
-    Returns the target and, for label inputs, a ``[n]`` index of the
-    positive column (``-1`` for background) used for the statistics.
-    """
+                  dtype: torch.dtype) -> Tensor:
+    """Builds the ``[n, C]`` float target of one row chunk."""
     if dense is not None:
-        return dense[rows].to(dtype), None
+        return dense[rows].to(dtype)
     lab = labels[rows]
-    fg = lab < num_classes
     target = torch.zeros(lab.numel(), num_classes, dtype=dtype,
                          device=lab.device)
     value = scores[rows].to(dtype) if scores is not None else \
         torch.ones(lab.numel(), dtype=dtype, device=lab.device)
-    rows_fg = fg.nonzero(as_tuple=True)[0]
+    rows_fg = (lab < num_classes).nonzero(as_tuple=True)[0]
     target[rows_fg, lab[rows_fg]] = value[rows_fg]
-    return target, torch.where(fg, lab, -1)
+    return target
 
 
 def _coefficient(y: Tensor, terms: FocalTerms,
@@ -176,8 +175,11 @@ def _binary_loss_and_grad(x: Tensor, is_pos: Tensor, y: Tensor,
     """
     x_t = torch.where(is_pos, x, -x)
     e = torch.exp(-x.abs())
-    softplus_t = torch.relu(x_t) + _log1p_unit(e)
-    bce = softplus_t - x_t
+    log1p_e = _log1p_unit(e)
+    softplus_t = torch.relu(x_t) + log1p_e
+    # = softplus_t - x_t, without cancelling for a large x_t (a far-tail
+    # negative: 12.000006 - 12 in fp32 kept one significant digit)
+    bce = torch.relu(-x_t) + log1p_e
     modulator = torch.exp(-terms.gamma * softplus_t)
     # 1 - p_t = sigmoid(-x_t) from the same exp, without cancelling;
     # p_t = 1 - q_t is exact where it matters (p_t near 1) and only scales a
@@ -225,8 +227,16 @@ def _fused_body(x: Tensor, labels: Optional[Tensor], scores: Optional[Tensor],
         grad = grad * a
     grad = grad * scale
     grad_abs = grad.abs()
-    binary = target is None and scores is None
-    abs_sum = None if binary else grad_abs.sum(0)
+    # Negatives are summed apart from the positives: as a column sum minus
+    # the positives, a category whose positives get far more gradient than
+    # its negatives (a rare one focused with a large gamma_j) would keep
+    # only rounding noise of its negative sum.
+    if target is None and scores is None:
+        neg_sum = None  # from the gradient in _call_fused
+    elif target is None:
+        neg_sum = torch.where(is_pos, 0.0, grad_abs).sum(0)
+    else:
+        neg_sum = (grad_abs * (y <= 0)).sum(0)
     if target is None:
         # positives by label, as the eager path counts them (also at
         # quality 0), gathered without an [N, C] mask
@@ -238,16 +248,28 @@ def _fused_body(x: Tensor, labels: Optional[Tensor], scores: Optional[Tensor],
     else:
         pos_sum = (grad_abs * (y > 0)).sum(0)
     loss_out = loss.sum() * scale if reduce else loss * scale
-    return loss_out, grad.to(x.dtype), pos_sum, abs_sum
+    return loss_out, grad, pos_sum, neg_sum
 
 
 _fused_compiled = None
-_fused_broken = False
+# Devices (``str(device)``) where the compiled kernel failed or disagreed
+# with the eager one; they use the eager kernel from then on.
+_fused_disabled: Set[str] = set()
+# (device, input kind) pairs whose compiled result was checked against eager.
+_fused_verified: Set[Tuple] = set()
+# Rows of the real input the self-check recomputes with both kernels.
+_CHECK_ROWS = 256
+# Self-check tolerances: both kernels compute in float32 but in a different
+# form (log space, a series for log1p, FMA contraction; Triton's exp/log on
+# CUDA), a few ulp per element; a wrong layout, sign or factor is far off.
+_CHECK_RTOL = 1e-3
+_CHECK_ATOL = 1e-5
 
 
 def _use_fused(pred: Tensor) -> bool:
     mode = os.environ.get(FUSED_ENV, 'auto')
-    if mode == '0' or _fused_broken or not hasattr(torch, 'compile'):
+    if mode == '0' or str(pred.device) in _fused_disabled or \
+            not hasattr(torch, 'compile'):
         return False
     if mode == '1':
         return True
@@ -266,34 +288,129 @@ def _compile_options() -> dict:
     return options
 
 
-def _run_fused(pred, terms, labels, scores, target, weight, scale, reduce):
-    global _fused_compiled, _fused_broken
+def _call_fused(pred, terms, labels, scores, target, weight, scale, reduce):
+    """The compiled kernel on one input: ``(loss, grad, (pos, neg))``."""
+    global _fused_compiled
     if _fused_compiled is None:
         _fused_compiled = torch.compile(_fused_body, dynamic=True,
                                         options=_compile_options())
     dtype = terms.gamma.dtype
     alpha = None if terms.alpha is None else torch.tensor(
         terms.alpha, dtype=dtype, device=pred.device)
+    # detached: the kernel builds no autograd graph, and a logits tensor
+    # that requires grad and one that does not (the self-check's slice)
+    # share one compiled graph instead of two (Dynamo guards on it)
+    loss, grad, pos_sum, neg_sum = _fused_compiled(
+        pred.detach(), labels, scores, target, weight, terms.gamma,
+        terms.w_pos, terms.w_neg, alpha,
+        torch.tensor(scale, dtype=dtype, device=pred.device), reduce)
+    if neg_sum is None:
+        neg_sum = _binary_negative_sums(grad, labels, scale)
+    return loss, grad, (pos_sum, neg_sum)
+
+
+def _binary_negative_sums(grad: Tensor, labels: Tensor,
+                          scale: float) -> Tensor:
+    """Per-category sums of ``|grad|`` over negative entries, for binary
+    targets.
+
+    Every negative entry's gradient has the sign of ``scale`` (the
+    coefficients ``alpha_t``, the category weights and sample weights are
+    >= 0). Background rows hold negatives only: one matrix-vector product
+    over them (BLAS reads the gradient faster than a compiled column
+    reduction) sums them without cancellation. The few foreground rows are
+    summed apart, without their positive entry.
+    """
+    num_classes = grad.shape[1]
+    is_fg = labels < num_classes
+    sign = 1.0 if scale >= 0 else -1.0
+    neg_sum = sign * torch.mv(grad.t(), (~is_fg).to(grad.dtype))
+    fg = is_fg.nonzero(as_tuple=True)[0]
+    fg_abs = grad[fg].abs()
+    fg_abs[torch.arange(len(fg), device=grad.device), labels[fg]] = 0.0
+    return neg_sum + fg_abs.sum(0)
+
+
+def _disable_fused(device: str, why: str) -> None:
+    _fused_disabled.add(device)
+    warnings.warn(
+        f'mmdet-efl: the compiled loss kernel {why} on {device}; using the '
+        f'eager kernel on {device} from now on', RuntimeWarning)
+
+
+def _self_check(pred, terms, labels, scores, target, weight, scale, reduce,
+                fused) -> Optional[str]:
+    """Recomputes a slice of the real input with both kernels.
+
+    The first time the compiled kernel runs on a device for a kind of input
+    (dtype, label/quality/dense target, weight, reduction), a slice of up to
+    ``_CHECK_ROWS`` rows, positives included, goes through the compiled
+    and the eager kernel. Loss, gradient and statistics must agree element
+    by element within ``_CHECK_RTOL`` relative, or ``_CHECK_ATOL`` times
+    the quantity's largest magnitude absolute, and so must the same rows of
+    the full input's compiled gradient.
+
+    Returns:
+        None if they agree, otherwise what disagreed.
+    """
+    num_rows, num_classes = pred.shape
+    if labels is not None:
+        is_fg = labels < num_classes
+    else:
+        is_fg = (target > 0).any(1)
+    half = _CHECK_ROWS // 2
+    rows = torch.cat([is_fg.nonzero(as_tuple=True)[0][:half].cpu(),
+                      torch.arange(min(half, num_rows))]).unique()
+    rows_dev = rows.to(pred.device)
+
+    def pick(t: Optional[Tensor]) -> Optional[Tensor]:
+        if t is None or t.dim() == 0 or t.shape[0] != num_rows:
+            return t
+        return t.index_select(0, rows_dev)
+
+    sub = (pick(pred), terms, pick(labels), pick(scores), pick(target),
+           pick(weight), scale, reduce)
+    ref = _eager_kernel(*sub, need_grad=True, want_stats=True)
+    got = _call_fused(*sub) if len(rows) < num_rows else fused
+    pairs = {'loss': (got[0], ref[0]), 'gradient': (got[1], ref[1]),
+             'positive statistics': (got[2][0], ref[2][0]),
+             'negative statistics': (got[2][1], ref[2][1]),
+             'gradient of the full input': (pick(fused[1]), ref[1])}
+    if not reduce:
+        pairs['loss of the full input'] = (pick(fused[0]), ref[0])
+    for what, (a, b) in pairs.items():
+        a, b = a.double(), b.double()
+        atol = _CHECK_ATOL * float(b.abs().max()) if b.numel() else 0.0
+        if a.shape != b.shape or not bool(torch.isclose(
+                a, b, rtol=_CHECK_RTOL, atol=atol).all()):
+            err = float((a - b).abs().max()) if a.shape == b.shape else None
+            return (f'{what} differs from the eager kernel (largest '
+                    f'difference {err}, of values up to '
+                    f'{float(b.abs().max()):.3g})')
+    return None
+
+
+def _run_fused(pred, terms, labels, scores, target, weight, scale, reduce):
+    """The compiled kernel, self-checked on first use per device and kind
+    of input; None (use eager) if it failed or disagreed."""
+    device = str(pred.device)
+    args = (pred, terms, labels, scores, target, weight, scale, reduce)
     try:
-        loss, grad, pos_sum, abs_sum = _fused_compiled(
-            pred, labels, scores, target, weight, terms.gamma, terms.w_pos,
-            terms.w_neg, alpha,
-            torch.tensor(scale, dtype=dtype, device=pred.device), reduce)
+        fused = _call_fused(*args)
+        kind = (device, pred.dtype, labels is None, scores is None,
+                None if weight is None else tuple(weight.shape[1:]),
+                terms.alpha is None, terms.w_pos is terms.w_neg, reduce)
+        if kind in _fused_verified:
+            return fused
+        problem = _self_check(*args, fused)
     except Exception as err:  # no compiler, unsupported backend, ...
-        _fused_broken = True
-        warnings.warn(
-            f'mmdet-efl: the compiled loss kernel failed ({err!r:.200}); '
-            'using the eager kernel from now on', RuntimeWarning)
+        _disable_fused(device, f'failed ({err!r:.200})')
         return None
-    if abs_sum is None:
-        # binary targets: positives' gradients have the opposite sign of
-        # scale, negatives' its sign, so sum |g| = +-sum g + 2 sum_pos |g|;
-        # a matrix-vector product reads the gradient faster than a compiled
-        # column reduction
-        col_sum = torch.mv(grad.t(), grad.new_ones(grad.shape[0]))
-        sign = 1.0 if scale >= 0 else -1.0
-        abs_sum = sign * col_sum.to(pos_sum.dtype) + 2 * pos_sum
-    return loss, grad, (pos_sum, abs_sum - pos_sum)
+    if problem is not None:
+        _disable_fused(device, f'failed its self-check: {problem}')
+        return None
+    _fused_verified.add(kind)
+    return fused
 
 
 def modulated_focal_loss(
@@ -320,14 +437,17 @@ def modulated_focal_loss(
         elements (``reduce``) or element-wise ``[N, C]``; ``d loss / d pred``
         (``[N, C]``, ``None`` unless ``need_grad``); and the sums of
         ``|grad|`` over positive and negative entries per category (``None``
-        unless ``need_grad`` and ``stats``). Computed in float32 (float64
-        for float64 input); the gradient has ``pred``'s dtype.
+        unless ``need_grad`` and ``stats``). Everything is computed and
+        returned in float32 (float64 for float64 input), the gradient too:
+        for half-precision ``pred`` it is scaled by ``loss_weight /
+        avg_factor`` long before an AMP loss scale arrives, and in fp16 it
+        would underflow (bench/amp_underflow.py). Callers round it to
+        ``pred``'s dtype once, after the upstream gradient is applied.
     """
-    num_rows, num_classes = pred.shape
     dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
-    device = pred.device
     cast: Callable[[Optional[Tensor]], Optional[Tensor]] = \
-        lambda t: None if t is None else t.to(device=device, dtype=dtype)
+        lambda t: None if t is None else t.to(device=pred.device,
+                                              dtype=dtype)
     w_pos = cast(terms.w_pos)
     # a shared weight stays one tensor, so the kernel skips the blend
     w_neg = w_pos if terms.w_neg is terms.w_pos else cast(terms.w_neg)
@@ -340,21 +460,30 @@ def modulated_focal_loss(
                            scale, reduce)
         if fused is not None:
             return fused
+    return _eager_kernel(pred, terms, labels, scores, target, weight, scale,
+                         reduce, need_grad, need_grad and stats)
 
+
+def _eager_kernel(pred, terms, labels, scores, target, weight, scale,
+                  reduce, need_grad, want_stats):
+    """The kernel in row chunks (``terms`` and ``weight`` already in the
+    compute dtype)."""
+    num_rows, num_classes = pred.shape
+    dtype = terms.gamma.dtype
+    device = pred.device
     loss_out = torch.zeros((), dtype=dtype, device=device) if reduce else \
         torch.empty(num_rows, num_classes, dtype=dtype, device=device)
-    grad_out = torch.empty_like(pred) if need_grad else None
-    want_stats = need_grad and stats
+    grad_out = torch.empty(pred.shape, dtype=dtype, device=device) \
+        if need_grad else None
     pos_sum = torch.zeros(num_classes, dtype=dtype, device=device) \
         if want_stats else None
-    abs_sum = torch.zeros_like(pos_sum) if want_stats else None
+    neg_sum = torch.zeros_like(pos_sum) if want_stats else None
 
     step = max(1, _CHUNK_ELEMENTS // max(num_classes, 1))
     for start in range(0, num_rows, step):
         rows = slice(start, min(start + step, num_rows))
         x = pred[rows].to(dtype)
-        y, pos_col = _chunk_target(labels, scores, target, rows, num_classes,
-                                   dtype)
+        y = _chunk_target(labels, scores, target, rows, num_classes, dtype)
         w = None if weight is None else weight[rows]
         loss, grad = _chunk_loss_and_grad(x, y, terms, w, need_grad)
         if reduce:
@@ -366,13 +495,44 @@ def modulated_focal_loss(
         grad.mul_(scale)
         grad_out[rows] = grad
         if want_stats:
-            grad_abs = grad.abs_()
-            abs_sum += grad_abs.sum(0)
-            if pos_col is None:
-                pos_sum += (grad_abs * (y > 0)).sum(0)
-            else:
-                fg = (pos_col >= 0).nonzero(as_tuple=True)[0]
-                pos_sum.index_add_(0, pos_col[fg], grad_abs[fg, pos_col[fg]])
+            pos, neg = category_sums(
+                grad.abs_(), None if labels is None else labels[rows],
+                y if labels is None else None)
+            pos_sum += pos
+            neg_sum += neg
     loss_out = loss_out * scale
-    statistics = (pos_sum, abs_sum - pos_sum) if want_stats else None
+    statistics = (pos_sum, neg_sum) if want_stats else None
     return loss_out, grad_out, statistics
+
+
+def category_sums(grad_abs: Tensor, labels: Optional[Tensor] = None,
+                  target: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """Per-category sums of ``|grad|`` over positive and negative entries.
+
+    The negative sums are taken without the positive entries rather than
+    as column sums minus the positives, which would leave only rounding
+    noise for a category whose negatives get far less gradient than its
+    positives (a rare category focused with a large gamma_j).
+
+    Args:
+        grad_abs: ``|d loss / d pred|``, ``[N, C]``; its positive entries
+            are overwritten with 0.
+        labels: ``[N]`` labels (background ``== C``): the positive entry of
+            a row is its label's column, also at quality score 0.
+        target: dense ``[N, C]`` target, used when ``labels`` is None:
+            entries with ``target > 0`` are positive.
+
+    Returns:
+        ``(pos [C], neg [C])`` in ``grad_abs``'s dtype.
+    """
+    num_classes = grad_abs.shape[1]
+    if labels is None:
+        positive = target > 0
+        pos = (grad_abs * positive).sum(0)
+        return pos, grad_abs.masked_fill_(positive, 0.0).sum(0)
+    fg = (labels < num_classes).nonzero(as_tuple=True)[0]
+    cols = labels[fg]
+    pos = grad_abs.new_zeros(num_classes).index_add_(
+        0, cols, grad_abs[fg, cols])
+    grad_abs[fg, cols] = 0.0
+    return pos, grad_abs.sum(0)

@@ -6,13 +6,74 @@ different ``num_classes``, labels out of range, a diverged model) otherwise
 surface as index errors deep inside torch or as silently wrong training, so
 every loss here checks them and names the offending values.
 """
-from typing import Optional, Union
+import math
+import numbers
+from typing import Any, Callable, NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
 # mmdet's weight_reduce_loss adds this to avg_factor; we match it exactly.
 AVG_EPS = torch.finfo(torch.float32).eps
+
+
+class Rule(NamedTuple):
+    """What a loss argument must be: a test and its wording."""
+    test: Callable[[Any], bool]
+    wants: str
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and \
+        not isinstance(value, bool) and math.isfinite(value)
+
+
+FINITE = Rule(_number, 'a finite number')
+NON_NEGATIVE = Rule(lambda v: _number(v) and v >= 0, 'a finite number >= 0')
+POSITIVE = Rule(lambda v: _number(v) and v > 0, 'a finite number > 0')
+PROBABILITY_OR_NONE = Rule(lambda v: v is None or (_number(v) and 0 <= v <= 1),
+                           'None or a number in [0, 1]')
+POSITIVE_INT = Rule(
+    lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    and v >= 1,
+    'a positive int')
+OPTIONAL_POSITIVE_INT = Rule(lambda v: v is None or POSITIVE_INT.test(v),
+                             'None or a positive int')
+BOOL = Rule(lambda v: isinstance(v, bool), 'True or False')
+REDUCTION = Rule(lambda v: v in ('none', 'mean', 'sum'),
+                 "'none', 'mean' or 'sum'")
+SIGMOID = Rule(lambda v: v is True,
+               'True: this is a sigmoid loss, use_sigmoid=False is not '
+               'supported')
+
+
+def check_arguments(owner: str, **arguments: Tuple[Any, Rule]) -> None:
+    """The one validation path of the losses' constructor arguments.
+
+    Args:
+        owner: the loss class name, for the message.
+        arguments: ``name=(value, rule)`` for each argument.
+
+    Raises:
+        ValueError: naming the class, the first argument that breaks its
+            rule, what it must be and the value given.
+    """
+    for name, (value, rule) in arguments.items():
+        if not rule.test(value):
+            raise ValueError(f'{owner}: {name} must be {rule.wants}, got '
+                             f'{value!r}')
+
+
+# What to do when a head hands C + 1 columns to a sigmoid loss of C classes.
+BACKGROUND_COLUMN_HINT = (
+    '; the head added a background column. One-stage (dense) mmdet heads '
+    '(RetinaNet, ATSS, FCOS, PAA, ...) size their classifier from the '
+    'loss config: add use_sigmoid=True to loss_cls. Two-stage RoI heads '
+    "(mmdet's BBoxHead in roi_head.bbox_head) always classify C + 1 "
+    'softmax columns, background included, whatever use_sigmoid says, so '
+    'these sigmoid losses cannot train them: use the EFL family in '
+    'one-stage heads, and for a long-tailed two-stage detector a softmax '
+    "loss made for RoI heads, such as mmdet's SeesawLoss")
 
 
 def check_pred(name: str, pred: Tensor, num_classes: Optional[int]) -> None:
@@ -22,10 +83,9 @@ def check_pred(name: str, pred: Tensor, num_classes: Optional[int]) -> None:
         raise ValueError(f'{name}: pred must be a 2-D [N, num_classes] '
                          f'tensor, got {shape}')
     if num_classes is not None and pred.shape[1] != num_classes:
-        hint = ('; the head added a background column: mmdet heads read '
-                "use_sigmoid from the loss config, so add use_sigmoid=True "
-                'to loss_cls' if pred.shape[1] == num_classes + 1 else
-                '; set the same num_classes in the head and its loss_cls')
+        hint = (BACKGROUND_COLUMN_HINT if pred.shape[1] == num_classes + 1
+                else '; set the same num_classes in the head and its '
+                'loss_cls')
         raise ValueError(
             f'{name}: pred has {pred.shape[1]} class columns but the loss '
             f'was built with num_classes={num_classes} (pred shape '
@@ -78,13 +138,18 @@ def reduction_denominator(name: str, reduction: str, numel: int,
                           avg_factor: Optional[Union[int, float, Tensor]]
                           ) -> float:
     """What the summed loss is divided by, as in ``weight_reduce_loss``."""
-    if reduction not in ('none', 'mean', 'sum'):
-        raise ValueError(f"{name}: reduction must be 'none', 'mean' or "
-                         f"'sum', got {reduction!r}")
+    check_arguments(name, reduction=(reduction, REDUCTION))
     if avg_factor is not None:
         if reduction == 'sum':
             raise ValueError(
                 f'{name}: avg_factor can not be used with reduction="sum"')
+        if isinstance(avg_factor, Tensor):
+            if avg_factor.numel() != 1:
+                raise ValueError(f'{name}: avg_factor must be a number or a '
+                                 'one-element tensor, got shape '
+                                 f'{tuple(avg_factor.shape)}')
+            avg_factor = avg_factor.item()
+        check_arguments(name, avg_factor=(avg_factor, NON_NEGATIVE))
         return float(avg_factor) + AVG_EPS if reduction == 'mean' else 1.0
     if reduction == 'mean':
         return float(max(numel, 1))

@@ -1,6 +1,8 @@
-"""GradientCollectorHook: identical statistics on every rank, equal to one
-process fed all ranks' data; clear failure under DDP without the hook;
-per-group logging."""
+"""GradientCollectorHook: in a real two-process Runner, every rank and the
+checkpoint hold the statistics of every adaptive loss of the model, equal to
+the ranks' mean of sums computed from the papers' formulas, whatever the
+hook's priority; clear failure under DDP without the hook; per-group logging;
+resume and EMA."""
 import os
 import sys
 
@@ -8,82 +10,190 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.model import BaseModel
 from mmengine.runner import Runner
+from torch import nn
 
-from mmdet_efl.engine.hooks import GradientCollectorHook, frequency_groups
+from mmdet_efl.engine.hooks import frequency_groups
 from mmdet_efl.models.losses import EQLv2FocalLoss, EqualizedFocalLoss
 from tests.helpers import write_tiny_config
 
 C = 5
 ITERS = 3
+BATCH = 6
+WORLD = 2
+# loss weights of the two losses of the toy model (different on purpose)
+EFL_WEIGHT, EQLV2_WEIGHT = 1.0, 0.5
 
 
-def _batch(rank, it):
-    g = torch.Generator().manual_seed(100 * it + rank)
-    n = 30 + 7 * rank  # ranks see different amounts of data
-    return (torch.randn(n, C, generator=g) * 2,
-            torch.randint(0, C + 1, (n, ), generator=g),
-            float(3 + rank))
+class _Samples(torch.utils.data.Dataset):
+    """Logits and labels, as a detector's classifier would produce them."""
+    metainfo = dict(classes=tuple(f'c{i}' for i in range(C)))
+
+    def __init__(self):
+        g = torch.Generator().manual_seed(7)
+        n = ITERS * BATCH * WORLD
+        self.logits = torch.randn(n, C, generator=g) * 2 - 1
+        self.labels = torch.randint(0, C + 1, (n, ), generator=g)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return dict(inputs=self.logits[i], labels=self.labels[i])
 
 
-def _make_losses():
-    return [EqualizedFocalLoss(C), EQLv2FocalLoss(C)]
+class _TwoLossModel(BaseModel):
+    """Two adaptive losses in one model (EFL and EQLv2&Focal, different
+    loss weights) on the same logits; a zero bias trained with lr 0 is the
+    only parameter, so the logits stay the data."""
+
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(C))
+        self.efl = EqualizedFocalLoss(C, loss_weight=EFL_WEIGHT)
+        self.eqlv2 = EQLv2FocalLoss(C, loss_weight=EQLV2_WEIGHT)
+
+    def forward(self, inputs, labels, mode='loss'):
+        logits = inputs + self.bias
+        avg = max(1.0, float((labels < C).sum()))
+        return dict(loss_efl=self.efl(logits, labels, avg_factor=avg),
+                    loss_eqlv2=self.eqlv2(logits, labels, avg_factor=avg))
+
+
+def _rank_batches(rank):
+    """What mmengine's DefaultSampler (shuffle=False) gives a rank: indices
+    rank, rank + WORLD, ..., in batches of BATCH."""
+    idx = list(range(rank, ITERS * BATCH * WORLD, WORLD))
+    return [idx[t * BATCH:(t + 1) * BATCH] for t in range(ITERS)]
+
+
+def _paper_gradients(logits, labels, pos, neg, kind, loss_weight, avg):
+    """|dL/dx| of EFL (eq. 3-4) or EQLv2 & Focal from the formulas, by
+    autograd in float64."""
+    x = logits.double().requires_grad_()
+    y = F.one_hot(labels, C + 1)[:, :C].double()
+    p = x.sigmoid()
+    pt = torch.where(y > 0, p, 1 - p)
+    at = torch.where(y > 0, 0.25, 0.75)
+    untouched = (pos == 0) & (neg == 0)
+    ratio = pos / (neg + 1e-10)
+    if kind == 'efl':
+        ratio = torch.where(untouched, 1.0, ratio.clamp(0, 1))
+        gamma = 2.0 + 8.0 * (1 - ratio)
+        w = gamma / 2.0
+    else:
+        ratio = torch.where(untouched, 100.0, ratio)
+        neg_w = torch.sigmoid(12 * (ratio - 0.8))
+        w = (1 + 4 * (1 - neg_w)) * y + neg_w * (1 - y)
+        gamma = 2.0
+    loss = -(at * w * (1 - pt)**gamma * torch.log(pt)).sum()
+    (loss * loss_weight / (avg + torch.finfo(torch.float32).eps)).backward()
+    g = x.grad.abs()
+    return (g * y).sum(0), (g * (1 - y)).sum(0)
+
+
+def _expected_statistics():
+    data = _Samples()
+    state = {k: (torch.zeros(C, dtype=torch.float64),
+                 torch.zeros(C, dtype=torch.float64))
+             for k in ('efl', 'eqlv2')}
+    weights = {'efl': EFL_WEIGHT, 'eqlv2': EQLV2_WEIGHT}
+    batches = [_rank_batches(r) for r in range(WORLD)]
+    for t in range(ITERS):
+        new = {}
+        for kind, (pos, neg) in state.items():
+            add_pos, add_neg = torch.zeros(C).double(), torch.zeros(C).double()
+            for rank in range(WORLD):
+                idx = batches[rank][t]
+                labels = data.labels[idx]
+                avg = max(1.0, float((labels < C).sum()))
+                gp, gn = _paper_gradients(data.logits[idx], labels, pos, neg,
+                                          kind, weights[kind], avg)
+                add_pos, add_neg = add_pos + gp, add_neg + gn
+            # the mean over ranks: the statistics of the gradient DDP applies
+            new[kind] = (pos + add_pos / WORLD, neg + add_neg / WORLD)
+        state = new
+    return state
 
 
 def _worker(rank, world, init_file, out_dir):
     dist.init_process_group('gloo', init_method=f'file://{init_file}',
                             rank=rank, world_size=world)
-    losses = _make_losses()
-    history = []
-    for it in range(ITERS):
-        pred, labels, avg = _batch(rank, it)
-        total = 0
-        for loss in losses:
-            total = total + loss(pred.clone().requires_grad_(), labels,
-                                 avg_factor=avg)
-        total.backward()
-        GradientCollectorHook.synchronise(losses)
-        history.append([(loss.pos_grad.clone(), loss.neg_grad.clone())
-                        for loss in losses])
+    os.environ['LOCAL_RANK'] = str(rank)  # read by Runner.wrap_model
+    import mmdet_efl  # noqa: F401
+    runner = Runner(
+        model=_TwoLossModel(),
+        work_dir=out_dir,
+        train_dataloader=dict(
+            dataset=_Samples(), batch_size=BATCH, num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
+        train_cfg=dict(by_epoch=False, max_iters=ITERS),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=ITERS,
+                            by_epoch=False),
+            logger=dict(type='LoggerHook', interval=1)),
+        # LOWEST: after CheckpointHook (VERY_LOW) by priority
+        custom_hooks=[dict(type='GradientCollectorHook', priority='LOWEST')],
+        launcher='pytorch',
+        # read from cfg by Runner.wrap_model; no device ids on CPU
+        cfg=dict(model_wrapper_cfg=dict(
+            type='MMDistributedDataParallel', device_ids=None,
+            broadcast_buffers=False)),
+        default_scope='mmdet',
+        visualizer=dict(type='Visualizer', name=f'toy_vis_{rank}'))
+    runner.train()
+    model = runner.model.module
+    order = [type(h).__name__ for h in runner.hooks]
+    final = {k: getattr(model, name).state_dict()[k.split('.')[1]].clone()
+             for name in ('efl', 'eqlv2')
+             for k in (f'{name}.pos_grad', f'{name}.neg_grad')}
     # Without the hook the next forward must refuse to go on.
-    pred, labels, avg = _batch(rank, 99)
-    losses[0](pred.clone().requires_grad_(), labels).backward()
+    loss = EqualizedFocalLoss(C)
+    x = torch.randn(8, C, requires_grad=True)
+    labels = torch.arange(8) % (C + 1)
+    loss(x, labels).backward()
     try:
-        losses[0](pred, labels)
+        loss(x, labels)
         error = None
     except RuntimeError as exc:
         error = str(exc)
-    torch.save({'history': history, 'error': error},
+    torch.save({'final': final, 'order': order, 'error': error},
                os.path.join(out_dir, f'rank{rank}.pth'))
     dist.destroy_process_group()
 
 
-def test_two_process_statistics_identical_and_equal_single_process(
-        tmp_path):
-    mp.start_processes(_worker, args=(2, str(tmp_path / 'init'),
-                                      str(tmp_path)), nprocs=2,
+def test_two_processes_two_losses_checkpoint_equal_paper_sums(tmp_path):
+    """EFL and EQLv2&Focal (different loss weights) in one model, trained by
+    a real Runner on 2 gloo processes with the hook at priority LOWEST:
+    both ranks and the checkpoint of the last iteration hold, for each
+    loss, the sums of |dL/dx| over both ranks' samples computed from the
+    papers' formulas, divided by the number of ranks (DDP applies the mean
+    of the ranks' gradients)."""
+    mp.start_processes(_worker, args=(WORLD, str(tmp_path / 'init'),
+                                      str(tmp_path)), nprocs=WORLD,
                        start_method='spawn')
-    r0 = torch.load(tmp_path / 'rank0.pth')
-    r1 = torch.load(tmp_path / 'rank1.pth')
-
-    single = _make_losses()
-    for it in range(ITERS):
-        total = 0
-        for rank in range(2):
-            pred, labels, avg = _batch(rank, it)
-            for loss in single:
-                total = total + loss(pred.clone().requires_grad_(), labels,
-                                     avg_factor=avg)
-        total.backward()
-        GradientCollectorHook.synchronise(single)
-        for k, loss in enumerate(single):
-            for a, b in zip(r0['history'][it][k], r1['history'][it][k]):
-                assert torch.equal(a, b), f'iteration {it}: ranks differ'
-            torch.testing.assert_close(r0['history'][it][k][0], loss.pos_grad)
-            torch.testing.assert_close(r0['history'][it][k][1], loss.neg_grad)
-    assert single[0].neg_grad.sum() > 0
-    for res in (r0, r1):
+    ranks = [torch.load(tmp_path / f'rank{r}.pth') for r in range(WORLD)]
+    ckpt = torch.load(tmp_path / f'iter_{ITERS}.pth',
+                      weights_only=False)['state_dict']
+    expected = _expected_statistics()
+    assert expected['efl'][1].sum() > 0
+    for kind in ('efl', 'eqlv2'):
+        for i, key in enumerate((f'{kind}.pos_grad', f'{kind}.neg_grad')):
+            want = expected[kind][i]
+            for res in ranks:
+                torch.testing.assert_close(res['final'][key], want,
+                                           rtol=1e-5, atol=1e-9)
+            torch.testing.assert_close(ckpt[key], want, rtol=1e-5,
+                                       atol=1e-9, msg=f'checkpoint {key}')
+    for res in ranks:
+        order = res['order']
+        assert order.index('GradientCollectorHook') < \
+            order.index('CheckpointHook')
         assert res['error'] is not None
         assert 'GradientCollectorHook' in res['error']
 
@@ -150,3 +260,86 @@ def test_hook_logs_group_means(tiny_lvis, tmp_path):
 
 if __name__ == '__main__':
     sys.exit(pytest.main([__file__]))
+
+
+EMA = dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001,
+           gamma=2, update_buffers=True, priority=49)  # as YOLOX*, faster
+STATS = ('bbox_head.loss_cls.pos_grad', 'bbox_head.loss_cls.neg_grad')
+
+
+def _run(tiny_lvis, tmp_path, name, max_iters, hooks=(), resume_from=None,
+         load_from=None, train=True):
+    cfg = Config.fromfile(str(write_tiny_config(
+        tmp_path / f'{name}.py', tiny_lvis, max_iters=max_iters,
+        checkpoint_interval=2, extra_hooks=list(hooks))))
+    cfg.work_dir = str(tmp_path / name)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    if resume_from is not None:
+        cfg.resume, cfg.load_from = True, str(resume_from)
+    if load_from is not None:
+        cfg.load_from = str(load_from)
+    runner = Runner.from_cfg(cfg)
+    if train:
+        runner.train()
+    return runner
+
+
+def _next_loss(runner):
+    """The classification loss of the first training batch for the final
+    model (no update)."""
+    from mmengine.runner import set_random_seed
+    set_random_seed(0)  # the same augmentation for every runner
+    model = runner.model
+    batch = next(iter(runner.train_dataloader))
+    with torch.no_grad():
+        data = model.data_preprocessor(batch, True)
+        losses = model.loss(data['inputs'], data['data_samples'])
+    return torch.stack([v for v in losses['loss_cls']]).sum()
+
+
+@pytest.mark.parametrize('hooks', [(), (EMA, )], ids=['plain', 'ema'])
+def test_resumed_run_equals_uninterrupted_run(tiny_lvis, tmp_path, hooks):
+    """4 iterations in one go, and 2 + resume + 2 from the first run's
+    iter_2.pth: identical statistics, weights and next loss. With EMA
+    (update_buffers=True) the same, and checkpoints and load_from give the
+    live statistics."""
+    full = _run(tiny_lvis, tmp_path, 'full', 4, hooks)
+    resumed = _run(tiny_lvis, tmp_path, 'resumed', 4, hooks,
+                   resume_from=tmp_path / 'full/iter_2.pth')
+    a, b = full.model.state_dict(), resumed.model.state_dict()
+    for key in STATS:
+        assert a[key].sum() > 0
+        assert torch.equal(a[key], b[key]), key
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert torch.equal(_next_loss(full), _next_loss(resumed))
+    hub_a = full.message_hub.get_scalar('train/loss_cls').current()
+    hub_b = resumed.message_hub.get_scalar('train/loss_cls').current()
+    assert hub_a == hub_b
+    if hooks:
+        _check_ema_checkpoint(tiny_lvis, tmp_path, a)
+
+
+def _check_ema_checkpoint(tiny_lvis, tmp_path, live):
+    """EMAHook swaps its averaged model into the checkpoint's state_dict;
+    the statistics there, in ema_state_dict, and after load_from (testing,
+    fine-tuning) in the model and in the new run's averaged model are the
+    live ones."""
+    path = tmp_path / 'full/iter_4.pth'
+    ckpt = torch.load(path, weights_only=False)
+    for key in STATS:
+        assert torch.equal(ckpt['state_dict'][key], live[key]), key
+        assert torch.equal(ckpt['ema_state_dict'][f'module.{key}'],
+                           live[key]), key
+    # ... while the weights in state_dict are the averaged ones
+    weight = 'bbox_head.atss_cls.weight'
+    assert not torch.equal(ckpt['state_dict'][weight], live[weight])
+    loaded = _run(tiny_lvis, tmp_path, 'loaded', 4, (EMA, ), load_from=path,
+                  train=False)
+    loaded.call_hook('before_run')
+    loaded.load_or_resume()
+    ema = next(h for h in loaded.hooks if type(h).__name__ == 'EMAHook')
+    for key in STATS:
+        assert torch.equal(loaded.model.state_dict()[key], live[key]), key
+        assert torch.equal(ema.ema_model.module.state_dict()[key],
+                           live[key]), key

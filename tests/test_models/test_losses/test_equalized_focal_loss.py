@@ -261,7 +261,7 @@ def test_fp16_random_logits_close_to_fp32():
     x32 = pred.clone().requires_grad_()
     out16, out32 = loss(x16, labels, avg_factor=10), frozen(
         x32, labels, avg_factor=10)
-    assert out16.dtype == torch.float16
+    assert out16.dtype == torch.float32  # losses in fp32, as autocast
     assert out16.item() == pytest.approx(out32.item(), rel=1e-2)
 
 
@@ -318,3 +318,22 @@ def test_checkpoint_round_trip_continues_identically(tmp_path):
                                loss.focusing_factor(), rtol=0, atol=0)
     nxt = pred.flip(0)
     assert torch.equal(restored(nxt, labels), loss(nxt, labels))
+
+
+def test_gradient_ratio_is_clamped_to_one():
+    """EFL eq. 3 clamps G_j to [0, 1]: a category whose positives received
+    more gradient than its negatives (pos_grad > neg_grad) is focused with
+    gamma_b and weight 1, exactly like focal loss; unclamped, G_j = 3 would
+    give gamma_j = 2 + 8 (1 - 3) = -14."""
+    pred, labels = _data(scale=1.5, seed=13)
+    loss = EqualizedFocalLoss(C, scale_factor=8.0, reduction='none')
+    ratio = _set_ratio(loss, [3.0, 1.0, 0.5, 2.0, 0.0, 10.0, 1.5])
+    assert ratio.max() == 1.0 and ratio[2] == pytest.approx(0.5)
+    gamma_j = 2.0 + 8.0 * (1 - ratio)
+    torch.testing.assert_close(loss.gradient_ratio(), ratio, rtol=1e-9,
+                               atol=0)
+    torch.testing.assert_close(loss.focusing_factor(), gamma_j, rtol=1e-9,
+                               atol=0)
+    torch.testing.assert_close(loss(pred, labels),
+                               _formula(pred, labels, gamma_j, gamma_j / 2.0),
+                               rtol=1e-10, atol=1e-12)

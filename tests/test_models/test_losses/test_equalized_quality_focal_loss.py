@@ -72,3 +72,20 @@ def test_bad_quality_scores_are_a_clear_error():
         EqualizedQualityFocalLoss(C)(pred, (labels, scores + 2))
     with pytest.raises(ValueError, match='quality scores must have shape'):
         EqualizedQualityFocalLoss(C)(pred, (labels, scores[:3]))
+
+
+def test_gradient_ratio_is_clamped_to_one():
+    """pos_grad > neg_grad: G_j is clamped to 1 (EFL eq. 3), so gamma_j =
+    gamma_b and the weight is 1: mmdet's QFL, value and gradient."""
+    pred, labels, scores = _data(seed=6, dtype=torch.float32)
+    eqfl = EqualizedQualityFocalLoss(C, scale_factor=4.0)
+    eqfl.pos_grad.fill_(3.0)
+    eqfl.neg_grad.fill_(1.0)
+    qfl = QualityFocalLoss(use_sigmoid=True, beta=2.0)
+    x1, x2 = pred.clone().requires_grad_(), pred.clone().requires_grad_()
+    out1 = eqfl(x1, (labels, scores), avg_factor=4.0)
+    out2 = qfl(x2, (labels, scores), avg_factor=4.0)
+    torch.testing.assert_close(out1, out2, rtol=1e-6, atol=1e-7)
+    out1.backward()
+    out2.backward()
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-5, atol=1e-8)
