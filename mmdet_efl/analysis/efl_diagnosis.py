@@ -40,6 +40,13 @@ SATURATION_TOL = 1e-3
 #: a run that saturated within this fraction of its iterations did so in
 #: its start-up phase (the prior-initialisation surplus of positives).
 EARLY_FRACTION = 0.1
+#: An EFL run whose rare categories are focused at least this much more
+#: than its frequent ones (mean gamma_j) is acting, whatever G_rare / G_freq:
+#: EFL raises the rare categories' G_j as it acts (their positives gain
+#: weight), so its own ratios stay above the regime check's 0.5 that its
+#: focal-loss twin meets. A spread of 1 at gamma_b = 2 weights rare
+#: categories 1.5 times as much as frequent ones (EFL eq. 4).
+MIN_GAMMA_SPREAD = 1.0
 
 _KEY = re.compile(r'^(?:train/)?(?P<loss>.+)/(?P<what>grad_ratio|gamma)_'
                   r'(?P<group>[A-Za-z0-9]+)$')
@@ -524,6 +531,24 @@ def _verdict(diag: Diagnosis) -> None:
     ratio = None
     if 'rare' in final and 'frequent' in final:
         ratio = rare_over_frequent(final)
+    gammas = [states[g].mean_gamma if g in states else None
+              for g in ('rare', 'frequent')]
+    spread = None if None in gammas else gammas[0] - gammas[1]
+    if spread is not None and spread >= MIN_GAMMA_SPREAD:
+        diag.verdict = (
+            f'EFL is acting: rare categories are focused with mean gamma_j '
+            f'= {gammas[0]:.2f} against {gammas[1]:.2f} for frequent ones '
+            f'(spread {spread:.2f} >= {MIN_GAMMA_SPREAD}; G_rare / G_freq = '
+            f'{ratio:.2f}).')
+        diag.reason = (
+            'the rare categories\' negatives keep outweighing their '
+            'positives: the weight decay on the classifier is large against '
+            'their small gradient mass. EFL itself raises G_rare as it '
+            'weights their positives up, so judge it by gamma_j; the '
+            f'regime check (G_rare / G_freq <= '
+            f'{MAX_RARE_OVER_FREQ_GRAD_RATIO}) applies to its focal-loss '
+            'twin (EFL with scale_factor=0). ' + mechanism)
+        return
     if ratio is not None and ratio <= MAX_RARE_OVER_FREQ_GRAD_RATIO:
         gamma = states['rare'].mean_gamma
         diag.verdict = ('EFL is acting: G_rare / G_freq = '

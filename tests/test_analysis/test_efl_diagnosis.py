@@ -14,17 +14,17 @@ from mmdet_efl.analysis.efl_diagnosis import (CheckpointState, diagnose,
                                               trainable_parameter_names)
 
 
-def _records(series, lr=0.01):
-    """scalars.json records with per-group G (and gamma at s = 8)."""
+def _records(series, lr=0.01, s=8):
+    """scalars.json records with per-group G (and gamma at ``s``)."""
     steps = sorted({s for values in series.values() for s, _ in values})
     recs = []
     for step in steps:
         rec = dict(lr=lr, iter=step, step=step)
         for group, values in series.items():
-            for s, g in values:
-                if s == step:
+            for at, g in values:
+                if at == step:
                     rec[f'loss_cls/grad_ratio_{group}'] = g
-                    rec[f'loss_cls/gamma_{group}'] = 2 + 8 * (1 - g)
+                    rec[f'loss_cls/gamma_{group}'] = 2 + s * (1 - g)
         recs.append(rec)
     return recs
 
@@ -60,16 +60,33 @@ def test_late_saturation_is_not_called_start_up():
 
 
 def test_acting_and_weak_runs():
+    # the focal-loss twin (s = 0, gamma_j = 2) in the regime
     acting = diagnose(_records({'rare': [(100, 0.8), (200, 0.3)],
                                 'common': [(100, 0.9), (200, 0.7)],
-                                'frequent': [(100, 1.0), (200, 0.9)]}))
+                                'frequent': [(100, 1.0), (200, 0.9)]}, s=0))
     assert acting.verdict.startswith('EFL is acting: G_rare / G_freq = '
                                      '0.33')
-    assert 'gamma_j = 7.60' in acting.verdict  # 2 + 8 * 0.7
-    weak = diagnose(_records({'rare': [(100, 0.8), (200, 0.7)],
+    assert 'gamma_j = 2.00' in acting.verdict
+    weak = diagnose(_records({'rare': [(100, 0.8), (200, 0.8)],
                               'frequent': [(100, 1.0), (200, 0.9)]}))
-    assert weak.verdict.startswith('EFL acts weakly')
-    assert 'G_rare / G_freq = 0.78 > 0.5' in weak.reason
+    assert weak.verdict.startswith('EFL acts weakly')  # spread 0.8
+    assert 'G_rare / G_freq = 0.89 > 0.5' in weak.reason
+
+
+def test_efl_run_judged_by_its_focusing_factors():
+    """EFL raises its own G_rare as it acts: the demo's EFL run ends at
+    G r / f = 0.69 / 0.95 (ratio 0.73 > 0.5) with gamma 4.48 / 2.40."""
+    diag = diagnose(_records({'rare': [(100, 0.5), (200, 0.69)],
+                              'frequent': [(100, 0.9), (200, 0.95)]}))
+    assert diag.verdict.startswith(
+        'EFL is acting: rare categories are focused with mean gamma_j = '
+        '4.48 against 2.40 for frequent ones (spread 2.08 >= 1.0; '
+        'G_rare / G_freq = 0.73)')
+    assert 'focal-loss twin' in diag.reason
+    # just below the spread: gamma 2 + 8 * 0.125 = 3.0 vs 2.0 - 1e-3 * 8
+    below = diagnose(_records({'rare': [(200, 0.876)],
+                               'frequent': [(200, 1.0 - 1e-4)]}))
+    assert below.verdict.startswith('EFL acts weakly')
     with pytest.raises(ValueError, match='GradientCollectorHook'):
         diagnose([dict(lr=0.01, iter=1, loss=1.0)])
 
