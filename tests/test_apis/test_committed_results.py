@@ -1,0 +1,68 @@
+"""The committed ablation results (docs/longtail/results.json, issue 16):
+the keys the issue asks for, AP in %, and numbers that agree with each
+other (paired differences, the targets' verdicts, FL's best recipe)."""
+import json
+
+import numpy as np
+import pytest
+
+from ..conftest import REPO
+
+RESULTS = REPO / 'docs/longtail/results.json'
+METRICS = ('AP', 'APr', 'APc', 'APf')
+
+
+@pytest.fixture(scope='module')
+def results():
+    return json.loads(RESULTS.read_text())
+
+
+@pytest.mark.parametrize('bench,min_seeds', [('detector', 3),
+                                             ('simulator', 10)])
+def test_required_keys_and_units(results, bench, min_seeds):
+    r = results[bench]
+    seeds = r['seeds']
+    assert len(seeds) >= min_seeds and len(set(seeds)) == len(seeds)
+    for run in ('FL', 'EFL', 'FL_best_recipe'):
+        for key in METRICS:
+            values = r[run][key]
+            assert len(values) == len(seeds)
+            assert all(-1.0 <= v <= 100.0 for v in values)  # in %
+        assert max(r[run]['AP']) > 1.0  # not fractions
+    assert r['FL_best_recipe']['recipe'] in r
+    assert 0 <= r['regime']['fl_apr_over_apf']
+    assert set(r['regime']['final_grad_ratio']) == {'rare', 'common',
+                                                     'frequent'}
+
+
+@pytest.mark.parametrize('bench', ['detector', 'simulator'])
+def test_numbers_agree(results, bench):
+    r = results[bench]
+    efl, fl = r['EFL'], r['FL']
+    best = r[r['FL_best_recipe']['recipe']]
+    for key in METRICS:
+        assert r['FL_best_recipe'][key] == best[key]
+        diff = np.subtract(efl[key], fl[key])
+        pair = efl['paired']['FL'][key]
+        assert pair['values'] == pytest.approx(diff)
+        assert pair['se'] == pytest.approx(
+            np.std(diff, ddof=1) / np.sqrt(len(diff)))
+        assert efl[f'{key}_std'] == pytest.approx(np.std(efl[key], ddof=1))
+    # FL's best recipe has the highest mean AP of FL's recipes
+    fl_recipes = [n for n in ('FL', 'FL stock decay') if n in r]
+    assert np.mean(best['AP']) == max(np.mean(r[n]['AP'])
+                                      for n in fl_recipes)
+    for name, target in r['targets'].items():
+        other = 'FL_best_recipe' if 'FL_best_recipe' in name else 'FL'
+        if bench == 'simulator':
+            d = np.subtract(efl['APr'], r[other]['APr'])
+            se = np.std(d, ddof=1) / np.sqrt(len(d))
+            assert target['met'] == bool(d.mean() > 2 * se)
+        elif name.startswith('APr gain'):
+            gain = np.mean(efl['APr']) - np.mean(r[other]['APr'])
+            std = max(np.std(efl['APr'], ddof=1),
+                      np.std(r[other]['APr'], ddof=1))
+            assert target['met'] == bool(gain > std)
+        else:
+            assert target['met'] == bool(
+                np.mean(efl['AP']) >= np.mean(r[other]['AP']))
