@@ -4,15 +4,15 @@
 # One node by default; across nodes set NNODES, NODE_RANK, MASTER_ADDR and
 # PORT as for tools/dist_train.sh. CUDA (NCCL) or CPU-only (gloo).
 set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools/dist_checks.sh
+source "$ROOT/tools/dist_checks.sh"
+(($# >= 3)) || dist_fail "usage: tools/dist_test.sh CONFIG CHECKPOINT NPROC_PER_NODE [test.py flags]"
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=${PYTHON:-python}
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+dist_check "$CONFIG" "$NPROC"
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
 "$PYTHON" -m torch.distributed.run \

@@ -5,14 +5,14 @@
 #   NNODES=N NODE_RANK=0..N-1 MASTER_ADDR=<address of node 0> PORT=<free port>
 # Works with CUDA (one process per GPU, NCCL) and on CPU-only builds (gloo).
 set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=tools/dist_checks.sh
+source "$ROOT/tools/dist_checks.sh"
+(($# >= 2)) || dist_fail "usage: tools/dist_train.sh CONFIG NPROC_PER_NODE [train.py flags]"
 CONFIG=$1
 NPROC=$2
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=${PYTHON:-python}
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+dist_check "$CONFIG" "$NPROC"
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
 "$PYTHON" -m torch.distributed.run \

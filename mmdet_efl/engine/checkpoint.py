@@ -26,6 +26,7 @@ loader function's name without its first ten characters (``load_from_``);
 the loaders are named ``load_from_safe_<scheme>`` so that it reads
 ``safe_local``, ``safe_http``, ``safe_torchvision``, ...
 """
+import hashlib
 import logging
 import os
 import pickle
@@ -148,12 +149,28 @@ def download_checkpoint(url: str) -> str:
     ranks wait for it, so that ranks sharing the cache download once.
     """
     cache = os.path.join(torch.hub.get_dir(), 'checkpoints')
-    path = os.path.join(cache, os.path.basename(urlparse(url).path))
+    name = os.path.basename(urlparse(url).path)
+    if not name:
+        raise ValueError(f'{url}: the URL names no file (it ends in "/")')
+    path = os.path.join(cache, name)
+    # torch.hub (and MMEngine) key the cache on the file name alone, so
+    # run_a/latest.pth would be served for run_b/latest.pth. Each download
+    # records its URL beside it; another URL of the same name gets its own
+    # file. A file without a record (put there by torch.hub) is reused, as
+    # torch.hub would.
+    source = path + '.url'
+    if os.path.exists(source) and open(source).read() != url:
+        stem, ext = os.path.splitext(name)
+        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+        path = os.path.join(cache, f'{stem}-{digest}{ext}')
+        source = path + '.url'
 
     def fetch() -> None:
         if not os.path.exists(path):
             os.makedirs(cache, exist_ok=True)
             torch.hub.download_url_to_file(url, path, progress=False)
+            with open(source, 'w') as f:
+                f.write(url)
 
     rank, world_size = get_dist_info()
     if rank == 0:

@@ -31,8 +31,8 @@ def test_required_keys_and_units(results, bench, min_seeds):
         assert max(r[run]['AP']) > 1.0  # not fractions
     assert r['FL_best_recipe']['recipe'] in r
     assert 0 <= r['regime']['fl_apr_over_apf']
-    assert set(r['regime']['final_grad_ratio']) == {'rare', 'common',
-                                                     'frequent'}
+    groups = {'rare', 'common', 'frequent'}
+    assert set(r['regime']['final_grad_ratio']) == groups
 
 
 @pytest.mark.parametrize('bench', ['detector', 'simulator'])

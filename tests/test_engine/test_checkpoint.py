@@ -240,6 +240,26 @@ def test_trained_checkpoint_loads_from_url(scheme, trained, http_server,
         assert torch.equal(loaded['state_dict'][key], value), key
 
 
+def test_urls_of_the_same_file_name_are_kept_apart(http_server, tmp_path):
+    """run_a/latest.pth and run_b/latest.pth: each URL loads its own file
+    (torch.hub's cache keys on the file name alone), and the first is not
+    downloaded again."""
+    www, base = http_server
+    for run, size in (('run_a', 2), ('run_b', 5)):
+        (www / run).mkdir()
+        torch.save({'state_dict': {'w': torch.arange(size)}},
+                   www / run / 'latest.pth')
+    for _ in range(2):
+        for run, size in (('run_a', 2), ('run_b', 5)):
+            loaded = CheckpointLoader.load_checkpoint(
+                f'{base}/{run}/latest.pth', map_location='cpu')
+            assert torch.equal(loaded['state_dict']['w'], torch.arange(size))
+    cache = tmp_path / 'torch_home/hub/checkpoints'
+    assert len(list(cache.glob('latest*.pth'))) == 2  # one download each
+    with pytest.raises(ValueError, match='names no file'):
+        CheckpointLoader.load_checkpoint(f'{base}/run_a/')
+
+
 def test_open_mmlab_name_of_a_file_in_mmengine_home(http_server, tmp_path):
     """open-mmlab names may stand for a path under MMEngine's home."""
     home = tmp_path / 'mmengine_home'

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO, write_tiny_config
 
 PYTHON = sys.executable
@@ -48,3 +50,38 @@ def test_mim_train_with_mmdet_tools(tiny_lvis, tmp_path):
                 '--work-dir', str(work)], cwd=tmp_path)
     assert (work / 'iter_2.pth').exists(), out[-3000:]
     assert 'EqualizedFocalLoss' in out
+
+
+@pytest.mark.parametrize('script,args,env,message', [
+    ('dist_train.sh', [], {}, 'usage: tools/dist_train.sh CONFIG '
+     'NPROC_PER_NODE'),
+    ('dist_test.sh', ['a.py', 'b.pth'], {}, 'usage: tools/dist_test.sh'),
+    ('dist_train.sh', ['CFG', '1'], dict(NNODES='2'), 'NNODES=2 needs '
+     'NODE_RANK'),
+    ('dist_train.sh', ['CFG', '1'], dict(NNODES='2', NODE_RANK='1'),
+     'NNODES=2 needs MASTER_ADDR'),
+    ('dist_train.sh', ['CFG', '1'], dict(NNODES='2', NODE_RANK='2',
+                                         MASTER_ADDR='10.0.0.1'),
+     'NODE_RANK=2 must be below NNODES=2'),
+    ('dist_test.sh', ['CFG', 'x.pth', '1'], dict(PORT='80a'),
+     'PORT=80a is not a non-negative integer'),
+    ('dist_train.sh', ['CFG', '0'], {}, 'NPROC_PER_NODE=0 must be a '
+     'positive integer'),
+    ('dist_train.sh', ['missing.py', '1'], {},
+     'config file missing.py not found'),
+])
+def test_launch_scripts_refuse_bad_settings_before_torchrun(
+        script, args, env, message):
+    """Settings that would make torchrun wait forever for a node (two
+    nodes both at rank 0) or fail deep inside it stop at once, exit 2."""
+    cfg = str(REPO / 'configs/demo' /
+              'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py')
+    args = [cfg if a == 'CFG' else a for a in args]
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ('NNODES', 'NODE_RANK', 'MASTER_ADDR', 'PORT')}
+    environ['PYTHON'] = 'false'  # torchrun must not start
+    proc = subprocess.run(['bash', str(REPO / 'tools' / script), *args],
+                          env={**environ, **env}, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr

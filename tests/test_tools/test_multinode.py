@@ -110,12 +110,10 @@ def _check_ranks_agree_with_single_process(work: Path, single: dict) -> None:
     # which would give RANKS times these; G_j = pos/neg is the same).
     torch.testing.assert_close(states[0][pos_key], single[pos_key],
                                rtol=1e-5, atol=0)
-    # The kernel forms the negative sums as a float32 column sum minus the
-    # positive sum, so they are resolved only to the rounding of the
-    # positive sums (~1e-8 here, against negative sums of ~1e-7).
-    torch.testing.assert_close(
-        states[0][neg_key], single[neg_key], rtol=1e-5,
-        atol=1e-6 * float(single[pos_key].max()))
+    # The negative sums add far more, far smaller terms in another order
+    # on two ranks than in one process: float32 rounding of the sums.
+    torch.testing.assert_close(states[0][neg_key], single[neg_key],
+                               rtol=1e-4, atol=0)
     # DDP kept the parameters equal as well
     for key, value in states[0].items():
         if 'running_' not in key and 'num_batches' not in key:

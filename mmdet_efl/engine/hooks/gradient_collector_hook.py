@@ -121,6 +121,7 @@ class GradientCollectorHook(Hook):
         self.log_values = log_values
         self._losses: 'OrderedDict[str, CategoryAdaptiveLoss]' = OrderedDict()
         self._groups: Dict[str, List[int]] = {}
+        self._scale_before: Optional[float] = None
 
     def before_run(self, runner) -> None:
         """Moves this hook before the first ``CheckpointHook``.
@@ -197,6 +198,7 @@ class GradientCollectorHook(Hook):
         if not self._losses:
             return
         scale = loss_scale(runner.optim_wrapper)
+        self._scale_before = scale
         for loss in self._losses.values():
             loss.set_loss_scale(scale)
 
@@ -207,7 +209,19 @@ class GradientCollectorHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self._losses:
             return
-        self.synchronise(list(self._losses.values()))
+        if self._scale_before is not None and \
+                loss_scale(runner.optim_wrapper) < self._scale_before:
+            # GradScaler lowers its scale only when it found inf/NaN
+            # gradients and skipped the step (the same on every rank, as
+            # DDP's gradients are): the iteration trained nothing, so its
+            # statistics are dropped too.
+            for loss in self._losses.values():
+                loss.discard_pending()
+            runner.logger.info(
+                'GradientCollectorHook: AMP skipped this step (non-finite '
+                "gradients); its gradient statistics are dropped")
+        else:
+            self.synchronise(list(self._losses.values()))
         if self.log_values:
             for name, loss in self._losses.items():
                 self._log(runner, name, loss)

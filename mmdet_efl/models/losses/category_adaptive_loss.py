@@ -139,8 +139,11 @@ class CategoryAdaptiveLoss(nn.Module):
       given to :meth:`set_loss_scale`, which :class:`GradientCollectorHook`
       sets before every iteration from the optimiser wrapper's
       ``loss_scaler``.
-    * a non-finite upstream (an AMP overflow step) poisons the iteration:
-      :meth:`fold_statistics` skips its sums whole.
+    * a non-finite upstream poisons the iteration: :meth:`fold_statistics`
+      skips its sums whole. An AMP step that ``GradScaler`` skips (its
+      overflow is usually elsewhere in the gradient, with a finite loss
+      scale) is dropped by :class:`GradientCollectorHook`, which sees the
+      scale fall (:meth:`discard_pending`).
 
     Args:
         num_classes: number of foreground categories ``C``; predictions must
@@ -247,6 +250,13 @@ class CategoryAdaptiveLoss(nn.Module):
         self._pending_neg.zero_()
         self._has_pending = False
         return ok
+
+    def discard_pending(self) -> None:
+        """Drops this iteration's sums unfolded (an AMP step that the loss
+        scaler skipped)."""
+        self._pending_pos.zero_()
+        self._pending_neg.zero_()
+        self._has_pending = False
 
     def set_loss_scale(self, scale: float) -> None:
         """The factor by which the loss is multiplied before backward (the

@@ -455,6 +455,15 @@ def modulated_focal_loss(
                        w_pos=w_pos, w_neg=w_neg, alpha=terms.alpha)
     if weight is not None:
         weight = weight.to(dtype)
+    # Under autocast the kernel must stay in float32: CUDA autocast would
+    # run its matrix-vector product (the negative sums) in fp16.
+    with torch.autocast(pred.device.type, enabled=False):
+        return _dispatch(pred, terms, labels, scores, target, weight, scale,
+                         reduce, need_grad, stats)
+
+
+def _dispatch(pred, terms, labels, scores, target, weight, scale, reduce,
+              need_grad, stats):
     if need_grad and stats and _use_fused(pred):
         fused = _run_fused(pred, terms, labels, scores, target, weight,
                            scale, reduce)

@@ -123,6 +123,12 @@ def normalise_weight(name: str, weight: Optional[Tensor],
                      pred: Tensor) -> Optional[Tensor]:
     """Reshapes a per-sample ``[N]`` or flat per-element weight to
     broadcast against ``pred``, as mmdet's ``FocalLoss`` does."""
+    if weight is not None and bool((weight < 0).any()):
+        # the statistics are sums of |gradient|, and a negative weight
+        # would flip a sample's gradient: neither loss nor G_j means that
+        raise ValueError(f'{name}: weight holds negative values (min '
+                         f'{float(weight.min()):.3g}); sample weights '
+                         'must be >= 0')
     if weight is None or weight.shape == pred.shape:
         return weight
     if weight.dim() == 1 and weight.numel() == pred.shape[0]:

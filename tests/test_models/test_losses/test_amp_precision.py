@@ -89,3 +89,45 @@ def test_half_logits_give_a_float32_loss_and_one_rounding():
     (ref(x32, labels, avg_factor=AVG) * SCALE).backward()
     assert x16.grad.dtype == torch.float16
     assert torch.equal(x16.grad, x32.grad.half())
+
+
+def test_kernel_runs_outside_autocast(monkeypatch):
+    """Under CUDA autocast a matrix product in the kernel (the fused
+    path's negative sums) would run in fp16; the kernel switches autocast
+    off for itself (checked here with CPU autocast, the same switch)."""
+    from mmdet_efl.models.losses import modulated_focal
+    seen = []
+    kernel = modulated_focal._eager_kernel
+
+    def spy(*args, **kwargs):
+        seen.append(torch.is_autocast_enabled('cpu'))
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(modulated_focal, '_eager_kernel', spy)
+    pred, labels, _ = _inputs()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert torch.is_autocast_enabled('cpu')
+        EqualizedFocalLoss(C)(pred.float().requires_grad_(), labels,
+                              avg_factor=AVG)
+    assert seen == [False]
+
+
+def test_elementwise_upstream_with_half_logits_loses_nothing():
+    """reduction='none' and a per-element reweighting (a head's own
+    weighting) under a loss scale: the fp16 gradient equals the float32
+    one rounded once, after the element-wise upstream gradient."""
+    pred, labels, _ = _inputs()
+    g = torch.Generator().manual_seed(1)
+    reweight = torch.rand(N, C, generator=g)
+    grads = []
+    for x in (pred.float(), pred):
+        loss = _adaptive(EqualizedFocalLoss)
+        x = x.clone().requires_grad_()
+        out = loss(x, labels, avg_factor=AVG, reduction_override='none')
+        ((out * reweight).sum() * torch.tensor([SCALE])).backward()
+        grads.append(x.grad)
+    ref, got = grads
+    representable = ref.abs() >= FP16_TINY
+    assert int(representable.sum()) > 1000
+    assert int((got[representable] == 0).sum()) == 0
+    assert torch.equal(got, ref.half())

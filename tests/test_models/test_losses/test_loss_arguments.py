@@ -150,3 +150,16 @@ def test_label_one_past_background_is_refused(loss_type):
                        rf'must lie in \[0, {C}\].*got \[{C + 1}\] at 1 '
                        'positions'):
         _build(loss_type)(pred, labels)
+
+
+@pytest.mark.parametrize('loss_type', ALL)
+def test_negative_sample_weight_is_refused(loss_type):
+    """A negative weight flips a sample's gradient; the statistics (sums of
+    |gradient|) and the compiled kernel's sign-based negative sums would
+    disagree about it. mmdet's heads never produce one."""
+    pred, labels = _inputs()
+    weight = torch.ones(len(labels))
+    weight[3] = -0.5
+    with pytest.raises(ValueError, match=rf'^{loss_type.__name__}: weight '
+                       r'holds negative values \(min -0.5\)'):
+        _build(loss_type)(pred, labels, weight)

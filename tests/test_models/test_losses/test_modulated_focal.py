@@ -149,12 +149,19 @@ def _perturbed_body(what):
         elif what == 'one gradient row':
             grad = grad.clone()
             grad[3] = -grad[3]
+        elif what == 'negative statistics':  # fp16 negative sums (issue 13)
+            abs_sum = mf._binary_negative_sums(grad, args[1], 1.0).half(
+            ).float() * torch.linspace(1.0, 1.01, grad.shape[1])
+        elif what == 'only on the full input' and grad.shape[0] == 300:
+            grad = grad.clone()  # right on the checked slice alone
+            grad[3] = grad[3] * 1.5
         return loss, grad, pos_sum, abs_sum
     return body
 
 
 @pytest.mark.parametrize('what', ['gradient layout', 'statistics', 'loss',
-                                  'one gradient row'])
+                                  'one gradient row', 'negative statistics',
+                                  'only on the full input'])
 def test_self_check_catches_a_wrong_compiled_kernel(monkeypatch, what):
     """A compiled kernel that disagrees with the eager one on the first
     call on a device is caught on that call, warned about once, and that

@@ -1,0 +1,87 @@
+"""GradientCollectorHook under AMP loss scaling (issue 13): the loss scale
+reaches the losses before backward, so element-wise statistics are those
+of the unscaled gradient from the first iteration on; a step the loss
+scaler skips (non-finite gradients) adds no statistics."""
+from types import SimpleNamespace
+
+import torch
+from mmengine.logging import MMLogger
+
+from mmdet_efl.engine import CPUAmpOptimWrapper
+from mmdet_efl.engine.hooks import GradientCollectorHook
+from mmdet_efl.models.losses import EqualizedFocalLoss
+
+C, N = 4, 64
+
+
+def _setup():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(8, C)
+    with torch.no_grad():
+        model.bias.fill_(-4.6)
+    wrapper = CPUAmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.01))
+    loss = EqualizedFocalLoss(C)
+    hook = GradientCollectorHook(log_values=False)
+    hook._losses = {'loss_cls': loss}
+    runner = SimpleNamespace(optim_wrapper=wrapper,
+                             logger=MMLogger.get_instance('amp_scale_test'))
+    x = torch.randn(N, 8)
+    labels = torch.randint(0, C + 1, (N, ))
+    reweight = torch.rand(N, C)
+    return model, wrapper, loss, hook, runner, x, labels, reweight
+
+
+def _total(model, loss, x, labels, reweight, extra=0.0):
+    out = loss(model(x), labels, avg_factor=10.0, reduction_override='none')
+    return (out * reweight).sum() + extra
+
+
+def test_first_iteration_statistics_are_unscaled():
+    model, wrapper, loss, hook, runner, x, labels, reweight = _setup()
+    scale = wrapper.loss_scaler.get_scale()
+    assert scale == 2.0**16
+    # the statistics of the true gradient, from autograd, in float64
+    logits = model(x).detach().double().requires_grad_()
+    ref = EqualizedFocalLoss(C)
+    out = ref(logits, labels, avg_factor=10.0, reduction_override='none')
+    grad, = torch.autograd.grad((out * reweight.double()).sum(), logits)
+    fg = labels < C
+    onehot = torch.zeros(N, C, dtype=torch.bool)
+    onehot[fg, labels[fg]] = True
+    pos = (grad.abs() * onehot).sum(0)
+    neg = (grad.abs() * ~onehot).sum(0)
+
+    hook.before_train_iter(runner, 0)
+    wrapper.update_params(_total(model, loss, x, labels, reweight))
+    hook.after_train_iter(runner, 0)
+    torch.testing.assert_close(loss.pos_grad, pos, rtol=1e-4, atol=0)
+    torch.testing.assert_close(loss.neg_grad, neg, rtol=1e-4, atol=0)
+
+
+def test_skipped_amp_step_adds_no_statistics():
+    model, wrapper, loss, hook, runner, x, labels, reweight = _setup()
+    hook.before_train_iter(runner, 0)
+    wrapper.update_params(_total(model, loss, x, labels, reweight))
+    hook.after_train_iter(runner, 0)
+    after_first = (loss.pos_grad.clone(), loss.neg_grad.clone())
+    assert after_first[0].sum() > 0
+    weight = model.weight.detach().clone()
+
+    # non-finite gradients elsewhere in the model: GradScaler skips the
+    # step and lowers its scale; EFL's own sums are finite
+    hook.before_train_iter(runner, 1)
+    wrapper.update_params(_total(model, loss, x, labels, reweight,
+                                 extra=model.weight.sum() * float('inf')))
+    assert wrapper.loss_scaler.get_scale() == 2.0**15
+    assert torch.equal(model.weight, weight)  # the step was skipped
+    hook.after_train_iter(runner, 1)
+    assert torch.equal(loss.pos_grad, after_first[0])
+    assert torch.equal(loss.neg_grad, after_first[1])
+    assert loss.pending_statistics().abs().sum() == 0
+
+    # the next finite step counts again, at the new scale
+    hook.before_train_iter(runner, 2)
+    wrapper.update_params(_total(model, loss, x, labels, reweight))
+    hook.after_train_iter(runner, 2)
+    assert (loss.pos_grad > after_first[0]).any()
