@@ -10,6 +10,8 @@ from mmdet.registry import METRICS
 import mmdet_efl  # noqa: F401
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import BACKENDS
+from mmdet_efl.evaluation.functional.lvis_annotations import (
+    check_lvis_annotations, load_lvis)
 
 from .lvis_cases import LARGE, cases
 
@@ -52,6 +54,10 @@ BAD_FILES = {
         _set('images', 1, neg_category_ids=[1, 42]),
         IMG + 'neg_category_ids holds [42], which are not ids of the '
         "file's categories"),
+    'unknown_not_exhaustive_category': (
+        _set('images', 1, not_exhaustive_category_ids=[42, 1]),
+        IMG + 'not_exhaustive_category_ids holds [42], which are not ids of '
+        "the file's categories"),
     'missing_bbox': (_drop('annotations', 0, 'bbox'),
                      ANN + "lacks the field 'bbox'"),
     'nan_bbox': (_set('annotations', 0, bbox=[1.0, 2.0, float('nan'), 4.0]),
@@ -201,3 +207,34 @@ def test_loaded_lvis_object_is_validated(base, tmp_path):
             "'neg_category_ids'"):
         evaluate_lvis(lvis_gt, [dict(image_id=1, category_id=1, bbox=LARGE,
                                      score=1.0)])
+
+
+def test_load_lvis_refuses_other_types_and_names_the_source(base,
+                                                            tmp_path):
+    from lvis import LVIS
+    with pytest.raises(TypeError) as err:
+        load_lvis(dict(images=[]))
+    assert str(err.value) == ('gt must be the path of an LVIS annotation '
+                              'file or an lvis.LVIS, got dict')
+    gt = copy.deepcopy(base['gt'])
+    del gt['images'][1]['neg_category_ids']
+    with pytest.raises(ValueError, match=re.escape(f'my gt: {IMG}') +
+                       "lacks the field 'neg_category_ids'"):
+        load_lvis(LVIS(_write(tmp_path, gt)), 'my gt')
+
+
+def test_detection_without_score_is_named(base, tmp_path):
+    dets = copy.deepcopy(base['dets'])
+    del dets[1]['score']
+    with pytest.raises(ValueError) as err:
+        evaluate_lvis(_write(tmp_path, base['gt']), dets)
+    assert str(err.value) == "detections[1]: lacks the field 'score'"
+
+
+def test_zero_size_ground_truth_box_is_accepted(base):
+    """Like a zero-size detection, a ground-truth box of no width or height
+    is legal in LVIS (it matches nothing): only negative sides are refused.
+    """
+    gt = copy.deepcopy(base['gt'])
+    gt['annotations'][0].update(bbox=[1.0, 2.0, 0.0, 4.0], area=0.0)
+    assert check_lvis_annotations(gt, 'gt.json') is None

@@ -108,6 +108,12 @@ def _check_ranks_agree_with_single_process(work: Path, single: dict) -> None:
     # one process's on its images; DDP applies the mean over ranks and the
     # hook averages the statistics likewise (EFL's reference code sums them,
     # which would give RANKS times these; G_j = pos/neg is the same).
+    for key in STATS:  # shown with pytest -s
+        rel = ((states[0][key] - single[key]).abs() /
+               single[key].abs().clamp_min(1e-30)).max()
+        print(f'{key}: ranks identical, sum {float(states[0][key].sum()):.6g}'
+              f' vs one process {float(single[key].sum()):.6g}, largest '
+              f'relative difference {float(rel):.2e}')
     torch.testing.assert_close(states[0][pos_key], single[pos_key],
                                rtol=1e-5, atol=0)
     # The negative sums add far more, far smaller terms in another order
