@@ -222,29 +222,15 @@ def plot_grad_ratio_curves(runs: Dict[str, List[dict]], bench: str,
 
 
 def plot_ap_against_s(summary: dict, out_file: str) -> dict:
-    """EFL Table 4 on the simulator: per-group AP against ``s``."""
-    names = {0: 'FL', 1: 'EFL s=1', 2: 'EFL s=2', 4: 'EFL s=4', 8: 'EFL',
-             12: 'EFL s=12'}
-    points = {s: n for s, n in names.items() if n in summary}
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    data = {}
-    for key, colour in (('APr', 'tab:red'), ('APc', 'tab:orange'),
-                        ('APf', 'tab:blue'), ('AP', 'black')):
-        xs = list(points)
-        means = [summary[points[s]][f'{key}_mean'] for s in xs]
-        stds = [summary[points[s]][f'{key}_std'] for s in xs]
-        ax.errorbar(xs, means, yerr=stds, marker='o', capsize=3,
-                    color=colour, label=key)
-        data[key] = dict(s=xs, mean=means, std=stds)
-    ax.set_xlabel('s (EFL eq. 3)')
-    ax.set_ylabel('AP (%), mean +- std over seeds')
-    ax.set_title('EFL Table 4 on the simulator')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
-    return data
+    """EFL Table 4 on the simulator: per-group AP against ``s`` (the
+    simulator's figure), as ``{key: {'s', 'mean', 'std'}}``."""
+    from mmdet_efl.simulation import TABLE4
+    from mmdet_efl.simulation.figures import plot_ap_against_s as plot
+    per_s = {s: {key: summary[name][key] for key in METRICS}
+             for s, name in TABLE4.items() if name in summary}
+    data = plot(per_s, out_file, title='EFL Table 4 on the simulator')
+    return {key: dict(s=data['s'], mean=data[key], std=data[f'{key}_std'])
+            for key in ('APr', 'APc', 'APf', 'AP')}
 
 
 def format_summary(summary: dict, names: Sequence[str],
