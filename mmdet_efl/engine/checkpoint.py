@@ -63,9 +63,24 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     if (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)) and \
             name in allowed:
         return getattr(obj, name)
+    what = getattr(obj, '__qualname__', type(obj).__name__)
     raise pickle.UnpicklingError(
-        f'checkpoint asks for getattr({type(obj).__name__}, {name!r}), '
-        'which is not a HistoryBuffer statistics method')
+        f'checkpoint asks for getattr({what}, {name!r}), which is not a '
+        'HistoryBuffer statistics method')
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """The only ``bytes`` call a checkpoint may make.
+
+    Pickle protocol 2 (``torch.save``'s) writes an empty ``bytes`` object
+    as the call ``bytes()``; an empty ``np.ndarray`` or an unused
+    ``HistoryBuffer`` holds one. Any argument (``bytes(10**12)`` allocates a
+    terabyte) is refused.
+    """
+    if args:
+        raise pickle.UnpicklingError(
+            f'checkpoint calls bytes{args!r}; only bytes() is allowed')
+    return b''
 
 
 def checkpoint_safe_globals() -> List[Any]:
@@ -78,6 +93,7 @@ def checkpoint_safe_globals() -> List[Any]:
     return [
         HistoryBuffer,
         (_history_buffer_getattr, 'builtins.getattr'),
+        (_empty_bytes, 'builtins.bytes'),
         np.ndarray,
         np.dtype,
         multiarray.multiarray._reconstruct,
@@ -121,24 +137,31 @@ def load_checkpoint_safely(filename: str,
             return torch.load(filename, map_location=map_location,
                               weights_only=True)
     except pickle.UnpicklingError as err:
-        try:
-            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
-                filename)
-        except Exception:  # not a zip checkpoint: report torch's reason
-            unsafe = []
-        allowed = {g[1] if isinstance(g, tuple) else
-                   f'{g.__module__}.{g.__qualname__}'
-                   for g in checkpoint_safe_globals()}
-        unsafe = [g for g in unsafe if g not in allowed]
-        reasons = [line for line in str(err).splitlines()
-                   if 'WeightsUnpickler error' in line]
-        what = ', '.join(unsafe) if unsafe else (reasons or [str(err)])[0]
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            try:
+                unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
+                    filename)
+            except Exception:  # not a zip checkpoint: report torch's reason
+                unsafe = []
+        what = ', '.join(sorted(unsafe)) or _weights_only_reason(err)
         raise UnsafeCheckpointError(
             f'Refused to load checkpoint {source}: it holds objects '
             f'outside the allow-list of MMEngine/MMDetection checkpoints '
             f'({what}). Nothing from it was executed. If you trust this '
             f'file, set {TRUST_ENV}=1, or allow-list those types with '
             f'torch.serialization.add_safe_globals.') from None
+
+
+def _weights_only_reason(err: pickle.UnpicklingError) -> str:
+    """The part of torch's ``weights_only`` error that says what was
+    refused, on one line (torch wraps it in advice to set
+    ``weights_only=False``, which is what the caller must not do blindly).
+    """
+    text = str(err)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        text = text.split(marker, 1)[1].split('Check the documentation')[0]
+    return ' '.join(text.split())
 
 
 def download_checkpoint(url: str) -> str:

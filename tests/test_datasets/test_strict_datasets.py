@@ -66,13 +66,16 @@ def test_corrupt_json_names_the_file(tiny_lvis, tmp_path):
     root = _copy(tiny_lvis, tmp_path)
     path = root / 'annotations/train.json'
     path.write_text(path.read_text()[:-40])
-    with pytest.raises(ValueError, match=r'train\.json is not valid JSON'):
+    with pytest.raises(ValueError, match=r'^StrictLVISV1Dataset: annotation '
+                       r'file .*train\.json is not valid JSON'):
         _build(root)
 
 
 def test_missing_annotation_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match='nope.json'):
+    with pytest.raises(FileNotFoundError) as err:
         _build(tmp_path, 'nope.json')
+    assert str(err.value) == (f'StrictLVISV1Dataset: annotation file '
+                              f'{tmp_path}/nope.json does not exist')
 
 
 def _ann(k, tail):
@@ -156,6 +159,19 @@ BAD_RECORDS = {
                     _img(2, 'height must be > 0, got 0')),
     'string_image_id': (_set('images', 2, id='2'),
                         _img(2, "id must be an integer, got '2'")),
+    'annotation_not_an_object': (
+        lambda d: d['annotations'].__setitem__(3, [1, 2]),
+        lambda d: 'annotations[3] must be a JSON object, got [1, 2]'),
+    'duplicate_category_id': (
+        lambda d: d['categories'][4].update(id=d['categories'][1]['id']),
+        lambda d: (f"category id {d['categories'][4]['id']} (categories[4]): "
+                   'repeats the id of categories[1]' + UNIQUE)),
+    # a bad record after an ignored one is still found
+    'bad_box_after_ignored_annotation': (
+        lambda d: (d['annotations'][0].update(ignore=1),
+                   d['annotations'][3].update(bbox=[1.0, 2.0, 3.0])),
+        _ann(3, 'bbox must be 4 numbers [x, y, w, h], got 3 values: '
+             '[1.0, 2.0, 3.0]')),
 }
 
 
@@ -169,6 +185,44 @@ def test_bad_record_names_file_record_and_field(tiny_lvis, tmp_path, name,
     with pytest.raises(ValueError) as err:
         _build(root, kind=kind)
     assert str(err.value) == f'{root}/annotations/train.json: {message(data)}'
+
+
+# Boxes may reach BORDER_TOLERANCE (1 px) past each border of their 128x128
+# image, and no further: each side on its own, at and just past the limit.
+BORDER_BOXES = {
+    'left': ([-1.0, 10.0, 20.0, 20.0], [-1.5, 10.0, 20.0, 20.0]),
+    'top': ([10.0, -1.0, 20.0, 20.0], [10.0, -1.5, 20.0, 20.0]),
+    'right': ([109.0, 10.0, 20.0, 20.0], [109.5, 10.0, 20.0, 20.0]),
+    'bottom': ([10.0, 109.0, 20.0, 20.0], [10.0, 109.5, 20.0, 20.0]),
+}
+
+
+@pytest.mark.parametrize('side', sorted(BORDER_BOXES))
+def test_border_tolerance_per_side(tiny_lvis, tmp_path, side):
+    inside, outside = BORDER_BOXES[side]
+    root = _copy(tiny_lvis, tmp_path)
+    data = _edit(root, _set('annotations', 2, bbox=inside))
+    image = next(i for i in data['images']
+                 if i['id'] == data['annotations'][2]['image_id'])
+    assert (image['width'], image['height']) == (128, 128)
+    assert len(_build(root)) == 24
+    _edit(root, _set('annotations', 2, bbox=outside))
+    with pytest.raises(ValueError, match=r'\(annotations\[2\]\): bbox '
+                       r'.* lies outside its 128x128 image'):
+        _build(root)
+
+
+def test_records_are_checked_once_per_load(tiny_lvis, monkeypatch):
+    """The whole file is checked when mmdet parses the first image, not
+    again for every image (which would make loading quadratic)."""
+    from mmdet_efl.datasets.strict_datasets import StrictAnnotationsMixin
+    calls = []
+    check = StrictAnnotationsMixin.check_records
+    monkeypatch.setattr(StrictAnnotationsMixin, 'check_records',
+                        lambda self, *a, **k: calls.append(1) or
+                        check(self, *a, **k))
+    assert len(_build(tiny_lvis)) == 24
+    assert len(calls) == 1
 
 
 def test_lvis_image_without_coco_url_is_named(tiny_lvis, tmp_path):

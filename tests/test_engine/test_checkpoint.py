@@ -2,6 +2,7 @@
 refused before it runs, from local files and from every URL scheme MMEngine
 loads through torch.hub (served here by a loopback HTTP server)."""
 import functools
+import hashlib
 import io
 import json
 import logging
@@ -12,16 +13,19 @@ import threading
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
+from mmengine.logging import HistoryBuffer, MMLogger
 from mmengine.runner import CheckpointLoader, Runner
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import load_from_local
 
 import mmdet_efl  # noqa: F401
-from mmdet_efl.engine import (UnsafeCheckpointError, load_checkpoint_safely)
+from mmdet_efl.engine import (UnsafeCheckpointError, load_checkpoint_safely,
+                              register_checkpoint_loader)
+from mmdet_efl.engine import checkpoint as safe_checkpoint
 from tests.helpers import write_tiny_config
 
 
@@ -43,6 +47,7 @@ def _captured_log():
     logger = MMLogger.get_current_instance()
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter('%(levelname)s %(message)s'))
     logger.addHandler(handler)
     try:
         yield stream
@@ -89,18 +94,120 @@ def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
         load_checkpoint_safely(str(ckpt))
 
 
+class _Call:
+    """Pickles as ``fn(*args)``."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return (self.fn, self.args)
+
+
+@pytest.mark.parametrize('obj, name, what', [
+    (HistoryBuffer, '__init__', 'HistoryBuffer'),
+    (np.ones(2), 'min', 'ndarray'),
+])
+def test_getattr_needs_both_history_buffer_and_a_statistic(
+        tmp_path, obj, name, what):
+    """A statistics name on another object, or another name on
+    HistoryBuffer, is refused, and the message says which."""
+    ckpt = tmp_path / 'walk.pth'
+    torch.save({'meta': {'x': _Call(getattr, obj, name)}}, ckpt)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_safely(str(ckpt))
+    assert (f'(checkpoint asks for getattr({what}, {name!r}), which is not '
+            'a HistoryBuffer statistics method)') in str(err.value)
+
+
+def test_history_buffer_statistics_and_empty_arrays_load(tmp_path):
+    """What MMEngine's message hub pickles: statistics methods of the class
+    and of an instance, and (unused buffers, empty arrays) ``bytes()``."""
+    ckpt = tmp_path / 'hub.pth'
+    torch.save({'meta': {'mean': _Call(getattr, HistoryBuffer, 'mean'),
+                         'max': _Call(getattr, HistoryBuffer(), 'max'),
+                         'buffer': HistoryBuffer(), 'empty': np.zeros(0),
+                         'values': np.arange(3.0)}}, ckpt)
+    meta = load_checkpoint_safely(str(ckpt))['meta']
+    assert meta['mean'] is HistoryBuffer.mean
+    assert meta['max'].__func__ is HistoryBuffer.max
+    assert isinstance(meta['buffer'], HistoryBuffer)
+    assert meta['empty'].shape == (0, )
+    assert meta['values'].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_bytes_with_an_argument_is_refused(tmp_path):
+    ckpt = tmp_path / 'big.pth'
+    torch.save({'meta': {'x': _Call(bytes, 5)}}, ckpt)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r'\(checkpoint calls bytes\(5,\); only bytes\(\) '
+                       r'is allowed\)'):
+        load_checkpoint_safely(str(ckpt))
+
+
+def test_refusal_names_only_the_offending_globals(tmp_path):
+    marker = tmp_path / 'pwned'
+    ckpt = tmp_path / 'mixed.pth'
+    torch.save({'meta': {'hub': HistoryBuffer(), 'a': np.ones(2),
+                         'x': _Payload(marker), 'y': _Call(print)}}, ckpt)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_safely(str(ckpt))
+    assert str(err.value) == (
+        f'Refused to load checkpoint {ckpt}: it holds objects outside the '
+        'allow-list of MMEngine/MMDetection checkpoints (builtins.print, '
+        'io.open). Nothing from it was executed. If you trust this file, set '
+        'MMDET_EFL_TRUST_CHECKPOINTS=1, or allow-list those types with '
+        'torch.serialization.add_safe_globals.')
+    assert not marker.exists()
+
+
+def test_legacy_format_checkpoint_is_refused_with_torchs_reason(tmp_path):
+    """A pre-1.6 (non-zip) file cannot be listed; torch's reason is given,
+    on one line."""
+    marker = tmp_path / 'pwned'
+    ckpt = tmp_path / 'legacy.pth'
+    torch.save({'meta': {'x': _Payload(marker)}}, ckpt,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_safely(str(ckpt))
+    assert ('checkpoints (Unsupported global: GLOBAL io.open was not an '
+            'allowed global by default.') in str(err.value)
+    assert '\n' not in str(err.value)
+    assert not marker.exists()
+
+
 def test_trusted_opt_out_loads_full_pickle(tmp_path, monkeypatch):
     ckpt = tmp_path / 'legacy.pth'
     torch.save({'meta': {'opts': pytest.approx(1.0)}}, ckpt)
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint_safely(str(ckpt))
     monkeypatch.setenv('MMDET_EFL_TRUST_CHECKPOINTS', '1')
-    assert load_checkpoint_safely(str(ckpt))['meta']['opts'] == 1.0
+    with _captured_log() as log:
+        assert load_checkpoint_safely(str(ckpt))['meta']['opts'] == 1.0
+    assert (f'MMDET_EFL_TRUST_CHECKPOINTS=1: loading {ckpt} with full '
+            'pickle') in log.getvalue()
 
 
-def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
-        load_checkpoint_safely(str(tmp_path / 'nope.pth'))
+@pytest.mark.parametrize('trusted', [False, True])
+def test_map_location_and_home_directory(tmp_path, monkeypatch, trusted):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    if trusted:
+        monkeypatch.setenv('MMDET_EFL_TRUST_CHECKPOINTS', '1')
+    torch.save({'state_dict': {'w': torch.ones(2)}}, tmp_path / 'w.pth')
+    loaded = load_checkpoint_safely('~/w.pth', map_location='meta')
+    assert loaded['state_dict']['w'].device.type == 'meta'
+
+
+def test_torch_global_opt_out_does_not_disable_the_check(tmp_path,
+                                                         monkeypatch):
+    """``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` makes torch.load unpickle
+    everything by default; only this package's own variable opts out."""
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    marker = tmp_path / 'pwned'
+    torch.save({'meta': {'x': _Payload(marker)}}, tmp_path / 'evil.pth')
+    with pytest.raises(UnsafeCheckpointError):
+        load_checkpoint_safely(str(tmp_path / 'evil.pth'))
+    assert not marker.exists()
 
 
 @pytest.fixture(scope='module')
@@ -211,7 +318,9 @@ def test_malicious_checkpoint_from_url_is_refused_and_nothing_runs(
     with pytest.raises(UnsafeCheckpointError, match='Refused') as err:
         CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     assert not marker.exists()
-    assert f'{base}/evil.pth' in str(err.value)
+    cache = tmp_path / 'torch_home/hub/checkpoints'
+    assert (f'{base}/evil.pth (downloaded to {cache}/evil.pth)'
+            in str(err.value))
     # it was downloaded (into torch.hub's cache) and refused there
     assert (tmp_path / 'torch_home/hub/checkpoints/evil.pth').exists()
 
@@ -229,6 +338,9 @@ def test_trained_checkpoint_loads_from_url(scheme, trained, http_server,
                                                   map_location='cpu')
     assert (f'Loads checkpoint by {LOADER_NAMES[scheme]} backend from '
             f'path: {filename}') in log.getvalue()
+    deprecated = ('WARNING The URL scheme of "modelzoo://" is deprecated, '
+                  'please use "torchvision://" instead')
+    assert (deprecated in log.getvalue()) == (scheme == 'modelzoo')
     want = local['state_dict']
     if scheme == 'mmcls':  # MMEngine keeps a classifier's backbone only
         want = {k[len('backbone.'):]: v for k, v in want.items()
@@ -240,7 +352,46 @@ def test_trained_checkpoint_loads_from_url(scheme, trained, http_server,
         assert torch.equal(loaded['state_dict'][key], value), key
 
 
-def test_urls_of_the_same_file_name_are_kept_apart(http_server, tmp_path):
+@pytest.mark.parametrize('scheme', ['local'] + SCHEMES)
+def test_map_location_reaches_torch_load(scheme, http_server, tmp_path,
+                                         monkeypatch):
+    """Every loader passes ``map_location`` on (here ``'meta'``: tensors
+    without storage), for local paths, URLs and model names."""
+    www, base = http_server
+    torch.save({'state_dict': {'backbone.w': torch.ones(2)}},
+               www / 'plain.pth')
+    filename = (str(www / 'plain.pth') if scheme == 'local' else
+                _name_url(monkeypatch, tmp_path, scheme, f'{base}/plain.pth'))
+    loaded = CheckpointLoader.load_checkpoint(filename, map_location='meta')
+    weights = loaded['state_dict']
+    assert weights['w' if scheme == 'mmcls' else 'backbone.w'].is_meta
+
+
+def test_open_mmlab_home_file_gets_map_location(http_server, tmp_path):
+    home = tmp_path / 'mmengine_home'
+    home.mkdir()
+    torch.save({'state_dict': {'w': torch.ones(2)}}, home / 'local.pth')
+    (home / 'open_mmlab.json').write_text(
+        json.dumps({'efl/local': 'local.pth'}))
+    loaded = CheckpointLoader.load_checkpoint('open-mmlab://efl/local',
+                                              map_location='meta')
+    assert loaded['state_dict']['w'].is_meta
+
+
+@pytest.mark.parametrize('scheme', ['open-mmlab', 'openmmlab', 'torchvision',
+                                    'modelzoo', 'mmcls'])
+def test_unknown_model_name_is_named(scheme, http_server, tmp_path,
+                                     monkeypatch):
+    _name_url(monkeypatch, tmp_path, scheme, 'http://x/known.pth')
+    with pytest.raises(KeyError) as err:
+        CheckpointLoader.load_checkpoint(f'{scheme}://efl/unknown')
+    assert err.value.args[0].startswith(
+        f"{scheme}://efl/unknown: MMEngine knows no model named "
+        f"'efl/unknown' for {scheme}:// (")
+
+
+def test_urls_of_the_same_file_name_are_kept_apart(http_server, tmp_path,
+                                                   capfd):
     """run_a/latest.pth and run_b/latest.pth: each URL loads its own file
     (torch.hub's cache keys on the file name alone), and the first is not
     downloaded again."""
@@ -255,7 +406,15 @@ def test_urls_of_the_same_file_name_are_kept_apart(http_server, tmp_path):
                 f'{base}/{run}/latest.pth', map_location='cpu')
             assert torch.equal(loaded['state_dict']['w'], torch.arange(size))
     cache = tmp_path / 'torch_home/hub/checkpoints'
-    assert len(list(cache.glob('latest*.pth'))) == 2  # one download each
+    digest = hashlib.sha256(f'{base}/run_b/latest.pth'.encode()).hexdigest()
+    # one download each, quietly
+    assert sorted(p.name for p in cache.glob('latest*.pth')) == [
+        f'latest-{digest[:12]}.pth', 'latest.pth']
+    assert '%' not in capfd.readouterr().err
+    # each file records the URL it came from
+    assert (cache / 'latest.pth.url').read_text() == f'{base}/run_a/latest.pth'
+    assert (cache / f'latest-{digest[:12]}.pth.url').read_text() == \
+        f'{base}/run_b/latest.pth'
     with pytest.raises(ValueError, match='names no file'):
         CheckpointLoader.load_checkpoint(f'{base}/run_a/')
 
@@ -271,6 +430,57 @@ def test_open_mmlab_name_of_a_file_in_mmengine_home(http_server, tmp_path):
     with pytest.raises(UnsafeCheckpointError, match='evil_local.pth'):
         CheckpointLoader.load_checkpoint('open-mmlab://efl/evil_local')
     assert not marker.exists()
+
+
+def test_deprecated_open_mmlab_name_is_renamed_with_a_warning(
+        trained, http_server, tmp_path):
+    """MMEngine's table of renamed models (``resnet50_caffe`` is now
+    ``detectron/resnet50_caffe``)."""
+    www, base = http_server
+    shutil.copy(trained[1] / 'iter_4.pth', www / 'caffe.pth')
+    home = tmp_path / 'mmengine_home'
+    home.mkdir()
+    (home / 'open_mmlab.json').write_text(
+        json.dumps({'detectron/resnet50_caffe': f'{base}/caffe.pth'}))
+    with _captured_log() as log:
+        loaded = CheckpointLoader.load_checkpoint(
+            'open-mmlab://resnet50_caffe', map_location='cpu')
+    assert ('WARNING open-mmlab://resnet50_caffe is deprecated in favor of '
+            'open-mmlab://detectron/resnet50_caffe') in log.getvalue()
+    assert loaded['meta'] == load_checkpoint_safely(
+        str(trained[1] / 'iter_4.pth'))['meta']
+
+
+def test_https_names_go_through_the_safe_download(monkeypatch):
+    """A model name that stands for an https URL is downloaded and checked
+    like an http one (no https server here: the download is recorded)."""
+    url = 'https://example.invalid/models/r18.pth'
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: {'efl/r18': url})
+    calls = []
+    monkeypatch.setattr(safe_checkpoint, 'load_from_safe_http',
+                        lambda *args: calls.append(args) or {'ok': 1})
+    assert CheckpointLoader.load_checkpoint(
+        'torchvision://efl/r18', map_location='cpu') == {'ok': 1}
+    assert calls == [(url, 'cpu')]
+
+
+def test_registration_restores_every_safe_loader(monkeypatch):
+    """Another package may register MMEngine's own loaders again; calling
+    ``register_checkpoint_loader`` puts the safe ones back, for local
+    paths and every scheme MMEngine loads through torch.hub."""
+    monkeypatch.setattr(CheckpointLoader, '_schemes',
+                        dict(CheckpointLoader._schemes))
+    for prefix in ('https://', ''):
+        CheckpointLoader.register_scheme(
+            prefixes=prefix, loader=mmengine_checkpoint.load_from_http,
+            force=True)
+    register_checkpoint_loader()
+    for prefix in ('', 'http://', 'https://', 'torchvision://',
+                   'modelzoo://', 'open-mmlab://', 'openmmlab://',
+                   'mmcls://'):
+        loader = CheckpointLoader._get_checkpoint_loader(prefix + 'x.pth')
+        assert loader.__name__.startswith('load_from_safe_'), prefix
 
 
 def test_torchvision_names_resolve_without_torchvision(http_server,
