@@ -152,3 +152,40 @@ def test_non_finite_element_wise_upstream_skips_the_iteration():
          upstream).sum().backward()
         pos, neg = _increment(loss, before)
     assert pos.abs().sum() == 0 and neg.abs().sum() == 0
+
+
+@pytest.mark.parametrize('target_kind', ['labels', 'dense'])
+def test_element_wise_upstream_in_row_blocks(monkeypatch, target_kind):
+    """The product with an element-wise upstream is formed in row blocks
+    (to bound its float32 temporaries): gradient and sums are those of
+    eq. 6 whatever the block size, for labels and for a dense target."""
+    from mmdet_efl.models.losses import category_adaptive_loss
+    monkeypatch.setattr(category_adaptive_loss, '_BLOCK_ELEMENTS', 3 * C)
+    pred, labels, upstream = _data(n=61, seed=5)  # 20 blocks of 3, and 1
+    loss = _loss(reduction='none')
+    before = (loss.pos_grad.clone(), loss.neg_grad.clone())
+    eq6, y = _eq6(pred, labels)
+    x = pred.clone().requires_grad_()
+    target = labels if target_kind == 'labels' else y
+    (loss(x, target) * upstream).sum().backward()
+    torch.testing.assert_close(x.grad, eq6 * upstream)
+    pos, neg = _increment(loss, before)
+    exp_pos, exp_neg = _sums(eq6 * upstream, y)
+    torch.testing.assert_close(pos, exp_pos)
+    torch.testing.assert_close(neg, exp_neg)
+
+
+def test_half_precision_scalar_upstream_counts_once():
+    """fp16 logits with a scalar upstream: the gradient is rounded once to
+    fp16 and the statistics are counted once, as for fp32 logits."""
+    pred, labels, _ = _data(seed=6)
+    sums = {}
+    for dtype in (torch.float32, torch.float16):
+        loss = _loss()
+        before = (loss.pos_grad.clone(), loss.neg_grad.clone())
+        x = pred.to(dtype).requires_grad_()
+        (3.0 * loss(x, labels)).backward()
+        assert x.grad.dtype == dtype
+        sums[dtype] = _increment(loss, before)
+    for half, full in zip(sums[torch.float16], sums[torch.float32]):
+        torch.testing.assert_close(half, full, rtol=2e-3, atol=1e-6)
