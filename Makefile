@@ -23,5 +23,4 @@ ablation: env
 mutation: env
 	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/mutation.txt
 	rm -rf mutants
-	OMP_NUM_THREADS=1 nice -n 10 $(PY) -m mutmut run --max-children 2
-	$(PY) tools/mutation_report.py
+	nice -n 10 $(PY) tools/mutation.py --max-children 2

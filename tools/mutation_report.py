@@ -1,9 +1,9 @@
 """Per-module mutation score of the last ``mutmut run`` (``make mutation``).
 
-Reads mutmut's result files (``mutants/<module>.meta``) for every module in
-``only_mutate`` of setup.cfg's ``[mutmut]`` section and prints a Markdown
-table (docs/mutation.md), then the surviving mutants (``mutmut show NAME``
-prints one's diff).
+Reads mutmut's result files (``mutants/<module>.meta``) for every module of
+setup.cfg's ``[mutation]`` section and prints a Markdown table
+(docs/mutation.md), then the surviving mutants (``mutmut show NAME`` in the
+module's ``work_dirs/mutation/`` copy prints one's diff).
 
 Score = (killed + timeout) / checked mutants: a mutant that no test covers
 counts as surviving; mutants not yet checked (an interrupted run) are
@@ -20,6 +20,14 @@ from mutmut.stats import status_by_exit_code
 KILLED = ('killed', 'timeout')
 
 
+def modules(cfg: configparser.ConfigParser) -> dict:
+    """``{module: [tests]}`` from setup.cfg's ``[mutation]`` section (keys
+    ending in ``.py``; the others are test lists they interpolate)."""
+    return {module: tests.split()
+            for module, tests in cfg.items('mutation')
+            if module.endswith('.py')}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--root', default='.', help='repository root')
@@ -27,12 +35,11 @@ def main() -> None:
     root = Path(args.root)
     cfg = configparser.ConfigParser()
     cfg.read(root / 'setup.cfg')
-    modules = cfg.get('mutmut', 'only_mutate').split()
     print('| module | mutants | not checked | killed | timeout | survived | '
           'no tests | score |')
     print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     survivors = []
-    for module in modules:
+    for module in modules(cfg):
         meta = root / 'mutants' / f'{module}.meta'
         if not meta.exists():
             print(f'| `{module}` | not run | | | | | | |')
