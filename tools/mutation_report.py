@@ -15,8 +15,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from mutmut.stats import status_by_exit_code
-
 KILLED = ('killed', 'timeout')
 
 
@@ -29,6 +27,8 @@ def modules(cfg: configparser.ConfigParser) -> dict:
 
 
 def main() -> None:
+    # mutmut is installed by `make mutation` only (requirements/mutation.txt)
+    from mutmut.stats import status_by_exit_code
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--root', default='.', help='repository root')
     args = parser.parse_args()

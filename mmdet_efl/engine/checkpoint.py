@@ -30,6 +30,8 @@ import hashlib
 import logging
 import os
 import pickle
+import re
+import zipfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -84,22 +86,55 @@ def _empty_bytes(*args: Any) -> bytes:
 
 
 def checkpoint_safe_globals() -> List[Any]:
-    """Types that MMEngine/MMDetection checkpoints legitimately pickle."""
+    """Types that MMEngine/MMDetection checkpoints legitimately pickle.
+
+    numpy's array and scalar constructors are allowed under both the names
+    numpy 1 pickles (``numpy.core.multiarray``: nearly every published
+    checkpoint) and numpy 2 (``numpy._core.multiarray``), whichever numpy
+    loads them.
+    """
     multiarray = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
     dtype_classes = [type(np.dtype(t)) for t in (
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
         np.uint16, np.uint32, np.uint64, np.float16, np.float32, np.float64,
-        np.complex64, np.complex128, np.str_, np.object_)]
+        np.longdouble, np.complex64, np.complex128, np.str_, np.bytes_,
+        np.void, np.object_, np.datetime64, np.timedelta64)]
     return [
         HistoryBuffer,
         (_history_buffer_getattr, 'builtins.getattr'),
         (_empty_bytes, 'builtins.bytes'),
         np.ndarray,
         np.dtype,
-        multiarray.multiarray._reconstruct,
-        multiarray.multiarray.scalar,
+        *[(fn, f'{module}.multiarray.{fn.__name__}')
+          for module in ('numpy.core', 'numpy._core')
+          for fn in (multiarray.multiarray._reconstruct,
+                     multiarray.multiarray.scalar)],
         *dtype_classes,
     ]
+
+
+def _torch_formats() -> Tuple[bytes, ...]:
+    """How a legacy (pre-1.6, non-zip) ``torch.save`` file starts: its
+    pickled magic number, for each pickle protocol it may use."""
+    magic = torch.serialization.MAGIC_NUMBER
+    return tuple(pickle.dumps(magic, protocol=p)[:-1] for p in range(2, 6))
+
+
+def _check_format(filename: str, source: str) -> None:
+    """Raises unless ``filename`` is a ``torch.save`` file: a zip archive or
+    the legacy format (a truncated zip is neither)."""
+    if os.path.isdir(filename):
+        raise IsADirectoryError(f'{source} is a directory, not a checkpoint '
+                                'file')
+    if zipfile.is_zipfile(filename):
+        return
+    with open(filename, 'rb') as f:
+        head = f.read(32)
+    if not any(head.startswith(magic) for magic in _torch_formats()):
+        raise ValueError(
+            f'{source} is not a PyTorch checkpoint: torch.save writes a zip '
+            'archive (before PyTorch 1.6, a pickle that starts with its '
+            'magic number), and this file is neither, or is truncated')
 
 
 def load_checkpoint_safely(filename: str,
@@ -125,8 +160,9 @@ def load_checkpoint_safely(filename: str,
         source = filename
     elif source != filename:
         source = f'{source} (downloaded to {filename})'
-    if not os.path.isfile(filename):
+    if not os.path.exists(filename):
         raise FileNotFoundError(f'{source} can not be found.')
+    _check_format(filename, source)
     if os.environ.get(TRUST_ENV, '') == '1':
         print_log(f'{TRUST_ENV}=1: loading {source} with full pickle',
                   logger='current')
@@ -136,6 +172,9 @@ def load_checkpoint_safely(filename: str,
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(filename, map_location=map_location,
                               weights_only=True)
+    except (EOFError, RuntimeError) as err:  # a corrupt archive or pickle
+        raise ValueError(f'{source} could not be read as a PyTorch '
+                         f'checkpoint ({type(err).__name__}: {err})') from err
     except pickle.UnpicklingError as err:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             try:
@@ -153,15 +192,17 @@ def load_checkpoint_safely(filename: str,
 
 
 def _weights_only_reason(err: pickle.UnpicklingError) -> str:
-    """The part of torch's ``weights_only`` error that says what was
-    refused, on one line (torch wraps it in advice to set
-    ``weights_only=False``, which is what the caller must not do blindly).
-    """
+    """What torch's ``weights_only`` error says was refused, on one line,
+    without the paragraphs around it that advise ``weights_only=False``
+    (which is what the caller must not do blindly)."""
     text = str(err)
     marker = 'WeightsUnpickler error:'
     if marker in text:
-        text = text.split(marker, 1)[1].split('Check the documentation')[0]
-    return ' '.join(text.split())
+        text = text.split(marker, 1)[1]
+    advice = ('Weights only load failed', 'Check the documentation')
+    kept = [p for p in re.split(r'\n\s*\n', text)
+            if p.strip() and not p.strip().startswith(advice)]
+    return ' '.join(' '.join(kept or [text]).split())
 
 
 def download_checkpoint(url: str) -> str:

@@ -6,10 +6,12 @@ import hashlib
 import io
 import json
 import logging
+import os
 import pickle
 import shutil
 import sys
 import threading
+import zipfile
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -174,6 +176,86 @@ def test_legacy_format_checkpoint_is_refused_with_torchs_reason(tmp_path):
             'allowed global by default.') in str(err.value)
     assert '\n' not in str(err.value)
     assert not marker.exists()
+
+
+def test_legacy_refusal_without_torchs_marker_keeps_only_the_reason(
+        tmp_path):
+    """torch words a blocked module differently (no "WeightsUnpickler
+    error:"); its advice to set weights_only=False is left out all the
+    same."""
+    ckpt = tmp_path / 'legacy_system.pth'
+    torch.save({'meta': {'x': _Call(os.system, 'true')}}, ckpt,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_safely(str(ckpt))
+    assert (f'checkpoints (Trying to load unsupported GLOBAL {os.name}.system '
+            f'whose module {os.name} is blocked.). Nothing') in str(err.value)
+    assert 'weights_only' not in str(err.value)
+
+
+def test_numpy_1_checkpoint_loads_under_numpy_2(tmp_path):
+    """Published checkpoints were pickled by numpy 1, which names its array
+    and scalar constructors numpy.core.multiarray (numpy 2: numpy._core)."""
+    saved = {'a': np.arange(3.0), 's': np.float32(2.0)}
+    torch.save(saved, tmp_path / 'np2.pth')
+    with zipfile.ZipFile(tmp_path / 'np2.pth') as src, zipfile.ZipFile(
+            tmp_path / 'np1.pth', 'w') as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name.endswith('data.pkl'):
+                data = data.replace(b'numpy._core.multiarray',
+                                    b'numpy.core.multiarray')
+                assert b'numpy.core.multiarray\n_reconstruct' in data
+            dst.writestr(name, data)
+    loaded = load_checkpoint_safely(str(tmp_path / 'np1.pth'))
+    assert loaded['a'].tolist() == [0.0, 1.0, 2.0]
+    assert loaded['s'] == np.float32(2.0) and loaded['s'].dtype == np.float32
+
+
+def _not_checkpoints(tmp_path):
+    torch.save({'w': torch.ones(3)}, tmp_path / 'good.pth')
+    whole = (tmp_path / 'good.pth').read_bytes()
+    return {
+        'empty': b'',
+        'text': b'hello world\n',
+        'json': b'{"state_dict": {}}',
+        'raw_pickle': pickle.dumps({'w': 1}),
+        'raw_pickle_with_code': pickle.dumps(_Payload(tmp_path / 'pwned')),
+        'truncated': whole[:len(whole) // 2],
+    }
+
+
+@pytest.mark.parametrize('kind', ['empty', 'text', 'json', 'raw_pickle',
+                                  'raw_pickle_with_code', 'truncated'])
+@pytest.mark.parametrize('trusted', [False, True])
+def test_file_that_is_not_a_checkpoint_is_named(tmp_path, monkeypatch, kind,
+                                                trusted):
+    if trusted:
+        monkeypatch.setenv('MMDET_EFL_TRUST_CHECKPOINTS', '1')
+    path = tmp_path / f'{kind}.pth'
+    path.write_bytes(_not_checkpoints(tmp_path)[kind])
+    with pytest.raises(ValueError) as err:
+        load_checkpoint_safely(str(path))
+    assert str(err.value) == (
+        f'{path} is not a PyTorch checkpoint: torch.save writes a zip archive '
+        '(before PyTorch 1.6, a pickle that starts with its magic number), '
+        'and this file is neither, or is truncated')
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_directory_and_corrupt_archive_are_named(tmp_path):
+    with pytest.raises(IsADirectoryError,
+                       match=f'^{tmp_path} is a directory, not a checkpoint'):
+        load_checkpoint_safely(str(tmp_path))
+    torch.save({'w': torch.ones(3)}, tmp_path / 'good.pth')
+    with zipfile.ZipFile(tmp_path / 'good.pth') as src, zipfile.ZipFile(
+            tmp_path / 'bad.pth', 'w') as dst:
+        for name in src.namelist():
+            if not name.endswith('data.pkl'):  # the pickle is missing
+                dst.writestr(name, src.read(name))
+    with pytest.raises(ValueError, match=f'^{tmp_path}/bad.pth could not be '
+                       r'read as a PyTorch checkpoint \(RuntimeError: '):
+        load_checkpoint_safely(str(tmp_path / 'bad.pth'))
 
 
 def test_trusted_opt_out_loads_full_pickle(tmp_path, monkeypatch):

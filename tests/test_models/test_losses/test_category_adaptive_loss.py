@@ -29,20 +29,25 @@ def test_user_subclass_gets_mmdets_defaults():
     assert (loss.reduction, loss.loss_weight, loss.use_sigmoid) == (
         'mean', 1.0, True)
     assert set(loss.category_values()) == {'grad_ratio'}
+    # checkpoints hold the running sums only, not an iteration's pending ones
+    assert set(loss.state_dict()) == {'pos_grad', 'neg_grad'}
     torch.testing.assert_close(loss.category_values()['grad_ratio'],
                                torch.ones(C, dtype=torch.float64))
 
 
 def test_fold_adds_the_given_reduced_sums_and_clears_pending():
     """What GradientCollectorHook does after its all-reduce: the given
-    sums are added, this rank's own pending sums are dropped."""
+    sums are added to the running ones, this rank's own pending sums are
+    dropped."""
     loss = EqualizedFocalLoss(C)
+    loss.pos_grad.fill_(0.5)
+    loss.neg_grad.fill_(2.0)
     _backward(loss)
     assert loss.pending_statistics().abs().sum() > 0
     reduced = torch.arange(1.0, 2 * C + 1, dtype=torch.float64)
     assert loss.fold_statistics(reduced)
-    torch.testing.assert_close(loss.pos_grad, reduced[:C])
-    torch.testing.assert_close(loss.neg_grad, reduced[C:])
+    torch.testing.assert_close(loss.pos_grad, 0.5 + reduced[:C])
+    torch.testing.assert_close(loss.neg_grad, 2.0 + reduced[C:])
     assert loss.pending_statistics().abs().sum() == 0
 
 
@@ -86,10 +91,14 @@ def test_ddp_with_the_hook_trains_on(two_ranks, settle):
     by rank 0 alone does not fold pending sums on one rank."""
     loss = EqualizedFocalLoss(C)
     _backward(loss)
+    pending = loss.pending_statistics().clone()
     if settle == 'fold':
         loss.fold_statistics()
+        torch.testing.assert_close(loss.pos_grad, pending[:C])
     else:
         loss.discard_pending()
+        assert loss.pos_grad.abs().sum() == 0
+    assert loss.pending_statistics().abs().sum() == 0
     _backward(loss, seed=1)
     folded = loss.pos_grad.clone()
     assert torch.equal(loss.state_dict()['pos_grad'], folded)
