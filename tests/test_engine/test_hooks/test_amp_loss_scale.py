@@ -75,7 +75,14 @@ def test_skipped_amp_step_adds_no_statistics():
                                  extra=model.weight.sum() * float('inf')))
     assert wrapper.loss_scaler.get_scale() == 2.0**15
     assert torch.equal(model.weight, weight)  # the step was skipped
+    import io
+    import logging
+    stream = io.StringIO()
+    runner.logger.addHandler(logging.StreamHandler(stream))
     hook.after_train_iter(runner, 1)
+    assert ('GradientCollectorHook: AMP skipped this step (non-finite '
+            'gradients); its gradient statistics are dropped'
+            in stream.getvalue())
     assert torch.equal(loss.pos_grad, after_first[0])
     assert torch.equal(loss.neg_grad, after_first[1])
     assert loss.pending_statistics().abs().sum() == 0

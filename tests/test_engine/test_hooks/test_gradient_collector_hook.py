@@ -343,3 +343,85 @@ def _check_ema_checkpoint(tiny_lvis, tmp_path, live):
         assert torch.equal(loaded.model.state_dict()[key], live[key]), key
         assert torch.equal(ema.ema_model.module.state_dict()[key],
                            live[key]), key
+
+
+class _Captured:
+    """An MMLogger whose records are kept (it does not propagate to the
+    root logger, so pytest's caplog misses it)."""
+
+    def __init__(self, name):
+        import io
+        import logging
+
+        from mmengine.logging import MMLogger
+        self.logger = MMLogger.get_instance(name)
+        self.stream = io.StringIO()
+        self.logger.addHandler(logging.StreamHandler(self.stream))
+
+    def text(self):
+        return self.stream.getvalue()
+
+
+def test_log_writes_group_means_under_the_losses_name():
+    """One scalar per group and value, named after the loss's attribute
+    (``roi_head.bbox_head.loss_cls`` -> ``loss_cls``; the class for a model
+    that is the loss itself); labels beyond a loss's classes are left out,
+    and a group with none left is skipped without ending the others."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    loss = EqualizedFocalLoss(C)
+    loss.pos_grad.copy_(torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5]))
+    loss.neg_grad.fill_(1.0)
+    hook = GradientCollectorHook()
+    # a dataset with more classes than this loss: 'rare' lies beyond it
+    hook._groups = {'rare': [5, 6], 'common': [0, 1, 5], 'frequent': [4]}
+    hub = MessageHub.get_instance('test_log_group_means')
+    runner = SimpleNamespace(message_hub=hub)
+    hook._log(runner, 'roi_head.bbox_head.loss_cls', loss)
+    hook._log(runner, '', loss)
+    scalars = {k: v.current() for k, v in hub.log_scalars.items()}
+    assert set(scalars) == {
+        f'train/{name}/{key}_{group}'
+        for name in ('loss_cls', 'EqualizedFocalLoss')
+        for key in loss.category_values() for group in ('common', 'frequent')}
+    assert scalars['train/loss_cls/grad_ratio_common'] == pytest.approx(0.15)
+    assert scalars['train/loss_cls/grad_ratio_frequent'] == pytest.approx(0.5)
+    gamma = loss.category_values()['gamma']
+    assert scalars['train/EqualizedFocalLoss/gamma_common'] == pytest.approx(
+        float(gamma[:2].mean()))
+
+
+def test_ema_model_gets_the_live_statistics():
+    """EMAHook's averaged copy shares pos_grad/neg_grad with the live loss
+    and no longer averages them; hooks that are not an EMAHook, or an
+    EMAHook before it built its copy, are left alone."""
+    from types import SimpleNamespace
+
+    from mmengine.hooks import EMAHook, Hook
+    from mmengine.model import ExponentialMovingAverage
+
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    model = nn.Module()
+    model.loss_cls = EqualizedFocalLoss(C)
+    ema = EMAHook()
+    ema.ema_model = ExponentialMovingAverage(model, update_buffers=True)
+    unbuilt = EMAHook()  # before_run not yet called
+    unbuilt.ema_model = None
+    other = Hook()
+    other.ema_model = object()  # not an EMAHook: not touched
+    log = _Captured('test_ema_live_statistics')
+    runner = SimpleNamespace(hooks=[unbuilt, other, ema], logger=log.logger)
+    hook = GradientCollectorHook()
+    hook._losses = {'loss_cls': model.loss_cls}
+    hook._share_with_ema(runner)
+    averaged = ema.ema_model
+    for key in ('pos_grad', 'neg_grad'):
+        assert getattr(averaged.module.loss_cls, key) is getattr(
+            model.loss_cls, key)
+        assert f'loss_cls.{key}' not in averaged.avg_parameters
+    assert log.text().count('keeps the live') == 1
+    assert ('GradientCollectorHook: EMAHook keeps the live gradient '
+            "statistics of ['loss_cls'] (not averaged)") in log.text()
