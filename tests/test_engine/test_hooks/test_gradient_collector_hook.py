@@ -425,3 +425,70 @@ def test_ema_model_gets_the_live_statistics():
     assert log.text().count('keeps the live') == 1
     assert ('GradientCollectorHook: EMAHook keeps the live gradient '
             "statistics of ['loss_cls'] (not averaged)") in log.text()
+
+
+def test_synchronise_folds_each_loss_its_own_slice():
+    """One flat tensor for all losses (one collective): each loss folds
+    its own 2 * C slice, and the result is False if any loss's sums were
+    non-finite (here in one process: the all-reduce itself is exercised by
+    the two-process tests above)."""
+    import warnings
+
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    first, second = EqualizedFocalLoss(3), EQLv2FocalLoss(2)
+    first._pending_pos.copy_(torch.tensor([1.0, 2.0, 3.0]))
+    first._pending_neg.copy_(torch.tensor([4.0, 5.0, 6.0]))
+    second._pending_pos.copy_(torch.tensor([7.0, 8.0]))
+    second._pending_neg.copy_(torch.tensor([9.0, 10.0]))
+    assert GradientCollectorHook.synchronise([first, second]) is True
+    assert first.pos_grad.tolist() == [1.0, 2.0, 3.0]
+    assert first.neg_grad.tolist() == [4.0, 5.0, 6.0]
+    assert second.pos_grad.tolist() == [7.0, 8.0]
+    assert second.neg_grad.tolist() == [9.0, 10.0]
+    # a non-finite first loss makes the whole call report False
+    first._pending_pos[0] = float('nan')
+    second._pending_pos.fill_(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)
+        assert GradientCollectorHook.synchronise([first, second]) is False
+    assert first.pos_grad.tolist() == [1.0, 2.0, 3.0]  # skipped
+    assert second.pos_grad.tolist() == [8.0, 9.0]  # folded
+
+
+def _pending_loss(rank):
+    loss = EqualizedFocalLoss(2)
+    loss._pending_pos.copy_(torch.tensor([1.0, 2.0]) + 4 * rank)
+    loss._pending_neg.copy_(torch.tensor([3.0, 4.0]) + 4 * rank)
+    return loss
+
+
+def _synchronise_rank1(init_file):
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=1, world_size=2)
+    try:
+        GradientCollectorHook.synchronise([_pending_loss(1)])
+    finally:
+        dist.destroy_process_group()
+
+
+def test_synchronise_averages_over_ranks_in_this_process(tmp_path):
+    """The all-reduce as rank 0 of a two-process group in the test process
+    itself (rank 1 is spawned), so that the collective is traced like any
+    other code: the ranks' sums are averaged (MEAN), not summed."""
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    init_file = str(tmp_path / 'init')
+    other = mp.get_context('spawn').Process(target=_synchronise_rank1,
+                                            args=(init_file, ))
+    other.start()
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=0, world_size=2)
+    try:
+        loss = _pending_loss(0)
+        assert GradientCollectorHook.synchronise([loss]) is True
+    finally:
+        dist.destroy_process_group()
+        other.join(timeout=120)
+    assert other.exitcode == 0
+    assert loss.pos_grad.tolist() == [3.0, 4.0]  # mean of [1, 2], [5, 6]
+    assert loss.neg_grad.tolist() == [5.0, 6.0]
