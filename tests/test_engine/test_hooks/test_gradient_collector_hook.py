@@ -228,6 +228,18 @@ def test_non_lvis_dataset_has_one_group(tiny_lvis):
     assert frequency_groups(ds) == {'all': list(range(6))}
 
 
+def test_frequency_groups_of_other_datasets():
+    """A dataset's own ``frequencies`` metainfo (any dataset, not only
+    LVIS), and datasets without classes or without metainfo at all."""
+    from types import SimpleNamespace
+    tagged = SimpleNamespace(metainfo=dict(classes=('a', 'b', 'c', 'd'),
+                                           frequencies=['f', 'r', 'c', 'r']))
+    assert frequency_groups(tagged) == {'rare': [1, 3], 'common': [2],
+                                        'frequent': [0]}
+    assert frequency_groups(SimpleNamespace(metainfo={})) == {'all': []}
+    assert frequency_groups(torch.utils.data.TensorDataset()) == {'all': []}
+
+
 def test_hook_logs_group_means(tiny_lvis, tmp_path):
     cfg = Config.fromfile(str(write_tiny_config(tmp_path / 't.py', tiny_lvis,
                                                 max_iters=2)))
