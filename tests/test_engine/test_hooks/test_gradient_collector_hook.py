@@ -504,3 +504,22 @@ def test_synchronise_averages_over_ranks_in_this_process(tmp_path):
     assert other.exitcode == 0
     assert loss.pos_grad.tolist() == [3.0, 4.0]  # mean of [1, 2], [5, 6]
     assert loss.neg_grad.tolist() == [5.0, 6.0]
+
+
+def test_model_without_adaptive_loss_is_named_and_left_alone():
+    from types import SimpleNamespace
+
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    log = _Captured('test_no_adaptive_loss')
+    dataset = SimpleNamespace(metainfo=dict(classes=('a', 'b')))
+    runner = SimpleNamespace(
+        model=nn.Linear(2, 2), logger=log.logger, hooks=[],
+        train_dataloader=SimpleNamespace(dataset=dataset))
+    hook = GradientCollectorHook()
+    hook.before_train(runner)
+    assert log.text().strip() == (
+        'GradientCollectorHook: the model has no category-adaptive loss '
+        '(EqualizedFocalLoss, EqualizedQualityFocalLoss, EQLv2FocalLoss); '
+        'the hook does nothing.')
+    hook.before_train_iter(runner, 0)  # no optim_wrapper needed: no-op
+    hook.after_train_iter(runner, 0)
