@@ -523,3 +523,28 @@ def test_model_without_adaptive_loss_is_named_and_left_alone():
         'the hook does nothing.')
     hook.before_train_iter(runner, 0)  # no optim_wrapper needed: no-op
     hook.after_train_iter(runner, 0)
+
+
+def test_before_run_moves_the_hook_before_the_first_checkpoint_hook():
+    from types import SimpleNamespace
+
+    from mmengine.hooks import CheckpointHook, Hook, IterTimerHook
+
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    log = _Captured('test_before_run_order')
+    hook, timer, other = GradientCollectorHook(), IterTimerHook(), Hook()
+    first, second = CheckpointHook(), CheckpointHook()
+    runner = SimpleNamespace(hooks=[timer, first, other, second, hook],
+                             logger=log.logger)
+    hook.before_run(runner)
+    assert runner.hooks == [timer, hook, first, other, second]
+    assert log.text().strip() == (
+        'GradientCollectorHook (priority ABOVE_NORMAL) now runs before '
+        'CheckpointHook (priority VERY_LOW), so that checkpoints hold each '
+        "iteration's synchronised gradient statistics.")
+    # already before it, or no CheckpointHook at all: nothing moves
+    for hooks in ([timer, hook, first], [timer, other, hook]):
+        runner.hooks = list(hooks)
+        hook.before_run(runner)
+        assert runner.hooks == hooks
+    assert log.text().count('now runs before') == 1
