@@ -244,9 +244,10 @@ def test_file_that_is_not_a_checkpoint_is_named(tmp_path, monkeypatch, kind,
 
 
 def test_directory_and_corrupt_archive_are_named(tmp_path):
-    with pytest.raises(IsADirectoryError,
-                       match=f'^{tmp_path} is a directory, not a checkpoint'):
+    with pytest.raises(IsADirectoryError) as err:
         load_checkpoint_safely(str(tmp_path))
+    assert str(err.value) == (
+        f'{tmp_path} is a directory, not a checkpoint file')
     torch.save({'w': torch.ones(3)}, tmp_path / 'good.pth')
     with zipfile.ZipFile(tmp_path / 'good.pth') as src, zipfile.ZipFile(
             tmp_path / 'bad.pth', 'w') as dst:
@@ -278,6 +279,12 @@ def test_map_location_and_home_directory(tmp_path, monkeypatch, trusted):
     torch.save({'state_dict': {'w': torch.ones(2)}}, tmp_path / 'w.pth')
     loaded = load_checkpoint_safely('~/w.pth', map_location='meta')
     assert loaded['state_dict']['w'].device.type == 'meta'
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        load_checkpoint_safely(str(tmp_path / 'nope.pth'))
+    assert str(err.value) == f'{tmp_path}/nope.pth can not be found.'
 
 
 def test_torch_global_opt_out_does_not_disable_the_check(tmp_path,
