@@ -442,27 +442,30 @@ def test_ema_model_gets_the_live_statistics():
 def test_synchronise_folds_each_loss_its_own_slice():
     """One flat tensor for all losses (one collective): each loss folds
     its own 2 * C slice, and the result is False if any loss's sums were
-    non-finite (here in one process: the all-reduce itself is exercised by
-    the two-process tests above)."""
+    non-finite (here in one process; the all-reduce is exercised by
+    test_synchronise_averages_over_ranks_in_this_process)."""
     import warnings
 
     from mmdet_efl.engine.hooks import GradientCollectorHook
-    first, second = EqualizedFocalLoss(3), EQLv2FocalLoss(2)
-    first._pending_pos.copy_(torch.tensor([1.0, 2.0, 3.0]))
-    first._pending_neg.copy_(torch.tensor([4.0, 5.0, 6.0]))
-    second._pending_pos.copy_(torch.tensor([7.0, 8.0]))
-    second._pending_neg.copy_(torch.tensor([9.0, 10.0]))
-    assert GradientCollectorHook.synchronise([first, second]) is True
-    assert first.pos_grad.tolist() == [1.0, 2.0, 3.0]
-    assert first.neg_grad.tolist() == [4.0, 5.0, 6.0]
-    assert second.pos_grad.tolist() == [7.0, 8.0]
-    assert second.neg_grad.tolist() == [9.0, 10.0]
+    losses = [EqualizedFocalLoss(3), EQLv2FocalLoss(2), EqualizedFocalLoss(1)]
+    start = 1.0
+    for loss in losses:
+        c = loss.num_classes
+        loss._pending_pos.copy_(torch.arange(start, start + c))
+        loss._pending_neg.copy_(torch.arange(start + c, start + 2 * c))
+        start += 2 * c
+    assert GradientCollectorHook.synchronise(losses) is True
+    assert [(loss.pos_grad.tolist(), loss.neg_grad.tolist())
+            for loss in losses] == [([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]),
+                                    ([7.0, 8.0], [9.0, 10.0]),
+                                    ([11.0], [12.0])]
     # a non-finite first loss makes the whole call report False
+    first, second = losses[:2]
     first._pending_pos[0] = float('nan')
     second._pending_pos.fill_(1.0)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', RuntimeWarning)
-        assert GradientCollectorHook.synchronise([first, second]) is False
+        assert GradientCollectorHook.synchronise(losses) is False
     assert first.pos_grad.tolist() == [1.0, 2.0, 3.0]  # skipped
     assert second.pos_grad.tolist() == [8.0, 9.0]  # folded
 
@@ -504,6 +507,25 @@ def test_synchronise_averages_over_ranks_in_this_process(tmp_path):
     assert other.exitcode == 0
     assert loss.pos_grad.tolist() == [3.0, 4.0]  # mean of [1, 2], [5, 6]
     assert loss.neg_grad.tolist() == [5.0, 6.0]
+
+
+def test_before_train_names_the_losses_and_groups():
+    from types import SimpleNamespace
+
+    from mmdet_efl.engine.hooks import GradientCollectorHook
+    log = _Captured('test_before_train_names')
+    model = nn.Module()
+    model.loss_cls = EqualizedFocalLoss(2)
+    dataset = SimpleNamespace(metainfo=dict(classes=('a', 'b'),
+                                            frequencies=['r', 'f']))
+    runner = SimpleNamespace(
+        model=model, logger=log.logger, hooks=[],
+        train_dataloader=SimpleNamespace(dataset=dataset))
+    GradientCollectorHook().before_train(runner)
+    assert log.text().strip() == (
+        "GradientCollectorHook: synchronising ['loss_cls'] over 1 "
+        "process(es); category groups {'rare': 1, 'common': 0, "
+        "'frequent': 1}")
 
 
 def test_model_without_adaptive_loss_is_named_and_left_alone():
