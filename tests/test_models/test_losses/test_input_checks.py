@@ -180,3 +180,12 @@ def test_non_finite_loss_says_why():
     for weight in (None, torch.ones(2)):
         _raises('L: the loss is not finite for finite inputs; check the '
                 'target values', check_finite, 'L', loss, finite, weight)
+
+
+def test_negative_weight_message():
+    with pytest.raises(ValueError) as err:
+        normalise_weight('EqualizedFocalLoss', torch.tensor([1.0, -0.25]),
+                         torch.zeros(2, 3))
+    assert str(err.value) == (
+        'EqualizedFocalLoss: weight holds negative values (min -0.25); '
+        'sample weights must be >= 0')
