@@ -176,16 +176,20 @@ def test_element_wise_upstream_in_row_blocks(monkeypatch, target_kind):
 
 
 def test_half_precision_scalar_upstream_counts_once():
-    """fp16 logits with a scalar upstream: the gradient is rounded once to
-    fp16 and the statistics are counted once, as for fp32 logits."""
+    """fp16 logits with a scalar upstream: the statistics are counted once,
+    and equal EFL eq. 6 at the fp16-rounded logits."""
     pred, labels, _ = _data(seed=6)
-    sums = {}
-    for dtype in (torch.float32, torch.float16):
-        loss = _loss()
-        before = (loss.pos_grad.clone(), loss.neg_grad.clone())
-        x = pred.to(dtype).requires_grad_()
-        (3.0 * loss(x, labels)).backward()
-        assert x.grad.dtype == dtype
-        sums[dtype] = _increment(loss, before)
-    for half, full in zip(sums[torch.float16], sums[torch.float32]):
-        torch.testing.assert_close(half, full, rtol=2e-3, atol=1e-6)
+    half = pred.half()
+    eq6, y = _eq6(half.double(), labels)
+    exp_pos, exp_neg = _sums(eq6, y)
+    loss = _loss()
+    before = (loss.pos_grad.clone(), loss.neg_grad.clone())
+    x = half.clone().requires_grad_()
+    (3.0 * loss(x, labels)).backward()
+    assert x.grad.dtype == torch.float16
+    pos, neg = _increment(loss, before)
+    # 'mean' without avg_factor divides by the number of elements
+    torch.testing.assert_close(pos, exp_pos / pred.numel(), rtol=2e-3,
+                               atol=1e-6)
+    torch.testing.assert_close(neg, exp_neg / pred.numel(), rtol=2e-3,
+                               atol=1e-6)
