@@ -18,8 +18,8 @@ demo: env
 ablation: env
 	$(PY) tools/longtail_ablation.py --out work_dirs/longtail_ablation
 
-# Mutation score of the modules whose bugs would corrupt results (about an
-# hour on 2 cores; not part of CI). docs/mutation.md has the measured table.
+# Mutation score of the modules whose bugs would corrupt results (about 40
+# minutes on 2 cores; not part of CI). docs/mutation.md has the measured table.
 mutation: env
 	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/mutation.txt
 	rm -rf mutants

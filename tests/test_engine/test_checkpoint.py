@@ -3,23 +3,20 @@ refused before it runs, from local files and from every URL scheme MMEngine
 loads through torch.hub (served here by a loopback HTTP server)."""
 import functools
 import hashlib
-import io
 import json
-import logging
 import os
 import pickle
 import shutil
 import sys
 import threading
 import zipfile
-from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import HistoryBuffer, MMLogger
+from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader, Runner
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import load_from_local
@@ -28,7 +25,7 @@ import mmdet_efl  # noqa: F401
 from mmdet_efl.engine import (UnsafeCheckpointError, load_checkpoint_safely,
                               register_checkpoint_loader)
 from mmdet_efl.engine import checkpoint as safe_checkpoint
-from tests.helpers import write_tiny_config
+from tests.helpers import CapturedLog, write_tiny_config
 
 
 class _Payload:
@@ -42,28 +39,13 @@ class _Payload:
         return (open, (self.path, 'w'))
 
 
-@contextmanager
-def _captured_log():
-    """What MMEngine's current logger writes (it does not propagate to the
-    root logger, so pytest's caplog misses it)."""
-    logger = MMLogger.get_current_instance()
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter('%(levelname)s %(message)s'))
-    logger.addHandler(handler)
-    try:
-        yield stream
-    finally:
-        logger.removeHandler(handler)
-
-
 def test_log_names_the_loader(tmp_path):
     ckpt = tmp_path / 'plain.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}}, ckpt)
-    with _captured_log() as log:
+    with CapturedLog() as log:
         CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')
     assert f'Loads checkpoint by safe_local backend from path: {ckpt}' \
-        in log.getvalue()
+        in log.text
 
 
 def test_malicious_checkpoint_is_refused_and_nothing_runs(tmp_path):
@@ -265,10 +247,10 @@ def test_trusted_opt_out_loads_full_pickle(tmp_path, monkeypatch):
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint_safely(str(ckpt))
     monkeypatch.setenv('MMDET_EFL_TRUST_CHECKPOINTS', '1')
-    with _captured_log() as log:
+    with CapturedLog() as log:
         assert load_checkpoint_safely(str(ckpt))['meta']['opts'] == 1.0
     assert (f'MMDET_EFL_TRUST_CHECKPOINTS=1: loading {ckpt} with full '
-            'pickle') in log.getvalue()
+            'pickle') in log.text
 
 
 @pytest.mark.parametrize('trusted', [False, True])
@@ -422,14 +404,14 @@ def test_trained_checkpoint_loads_from_url(scheme, trained, http_server,
     local = load_checkpoint_safely(str(trained[1] / 'iter_4.pth'))
     filename = _name_url(monkeypatch, tmp_path, scheme,
                          f'{base}/trained.pth')
-    with _captured_log() as log:
+    with CapturedLog() as log:
         loaded = CheckpointLoader.load_checkpoint(filename,
                                                   map_location='cpu')
     assert (f'Loads checkpoint by {LOADER_NAMES[scheme]} backend from '
-            f'path: {filename}') in log.getvalue()
+            f'path: {filename}') in log.text
     deprecated = ('WARNING The URL scheme of "modelzoo://" is deprecated, '
                   'please use "torchvision://" instead')
-    assert (deprecated in log.getvalue()) == (scheme == 'modelzoo')
+    assert (deprecated in log.text) == (scheme == 'modelzoo')
     want = local['state_dict']
     if scheme == 'mmcls':  # MMEngine keeps a classifier's backbone only
         want = {k[len('backbone.'):]: v for k, v in want.items()
@@ -531,11 +513,11 @@ def test_deprecated_open_mmlab_name_is_renamed_with_a_warning(
     home.mkdir()
     (home / 'open_mmlab.json').write_text(
         json.dumps({'detectron/resnet50_caffe': f'{base}/caffe.pth'}))
-    with _captured_log() as log:
+    with CapturedLog() as log:
         loaded = CheckpointLoader.load_checkpoint(
             'open-mmlab://resnet50_caffe', map_location='cpu')
     assert ('WARNING open-mmlab://resnet50_caffe is deprecated in favor of '
-            'open-mmlab://detectron/resnet50_caffe') in log.getvalue()
+            'open-mmlab://detectron/resnet50_caffe') in log.text
     assert loaded['meta'] == load_checkpoint_safely(
         str(trained[1] / 'iter_4.pth'))['meta']
 

@@ -10,6 +10,7 @@ import mmdet_efl  # noqa: F401
 from mmdet_efl.datasets import SyntheticSpec, generate_dataset
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import simulate_detections
+from tests.helpers import CapturedLog
 
 
 @pytest.fixture(scope='module')
@@ -69,16 +70,10 @@ def test_unknown_backend_is_a_clear_error(lvis_val):
 # -- parity with mmdet's LVISMetric: format_only, outfile_prefix, classwise
 
 @pytest.fixture
-def log_lines():
+def log():
     """What MMEngine's current logger writes during the test."""
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    lines = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
+    with CapturedLog() as captured:
+        yield captured
 
 
 def _groups_case(tmp_path):
@@ -100,7 +95,7 @@ def _run(metric_cfg, case, ann_file):
 
 @pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
 def test_format_only_writes_the_submission_file_as_mmdet(tmp_path, backend,
-                                                         log_lines):
+                                                         log):
     case, ann_file = _groups_case(tmp_path)
     metric_cfg = dict(type='LVISBoxMetric', backend=backend, format_only=True,
                       outfile_prefix=str(tmp_path / 'ours/sub'))
@@ -112,7 +107,7 @@ def test_format_only_writes_the_submission_file_as_mmdet(tmp_path, backend,
                   case, ann_file)
     assert ours == theirs == {}
     assert (f"LVISBoxMetric: detections saved to {tmp_path / 'ours/sub'}"
-            '.bbox.json; not evaluated (format_only)') in log_lines
+            '.bbox.json; not evaluated (format_only)') in log.messages
     written = json.load(open(tmp_path / 'ours/sub.bbox.json'))
     assert written == json.load(open(tmp_path / 'mmdet/sub.bbox.json'))
     # xywh boxes and category ids, as the LVIS server reads them
@@ -139,11 +134,11 @@ def test_outfile_prefix_keeps_the_results_and_evaluates(tmp_path):
 
 @pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
 def test_classwise_adds_mmdets_per_category_keys_and_table(
-        tmp_path, backend, log_lines):
+        tmp_path, backend, log):
     case, ann_file = _groups_case(tmp_path)
     ours = _run(dict(type='LVISBoxMetric', backend=backend, classwise=True),
                 case, ann_file)
-    lines = list(log_lines)
+    lines = log.messages  # ours only: taken before LVISMetric runs
     theirs = _run(dict(type='LVISMetric', classwise=True), case, ann_file)
     assert set(ours) == set(theirs)
     assert ours['lvis/cat1_precision'] == pytest.approx(1.0)
@@ -221,7 +216,7 @@ def test_argument_errors(tmp_path):
 
 
 @pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
-def test_no_detections_scores_zero(tmp_path, backend, log_lines):
+def test_no_detections_scores_zero(tmp_path, backend, log):
     case, ann_file = _groups_case(tmp_path)
     metric = METRICS.build(dict(type='LVISBoxMetric', ann_file=ann_file,
                                 backend=backend, classwise=True))
@@ -237,7 +232,7 @@ def test_no_detections_scores_zero(tmp_path, backend, log_lines):
                        'AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr',
                        'APc', 'APf')}}
     assert metric.per_category_ap == {1: 0.0, 2: 0.0, 3: 0.0}
-    assert 'LVISBoxMetric: no detections; AP is 0' in log_lines
+    assert 'LVISBoxMetric: no detections; AP is 0' in log.messages
 
 
 def test_without_outfile_prefix_no_file_is_left(tmp_path, monkeypatch):
@@ -286,16 +281,16 @@ def test_fast_backend_leaves_the_ground_truth_as_it_was(tmp_path):
 
 
 @pytest.mark.parametrize('backend', ['lvis', 'faster_coco_eval'])
-def test_logged_summary_and_table(tmp_path, backend, log_lines):
+def test_logged_summary_and_table(tmp_path, backend, log):
     from mmdet_efl.evaluation.metrics.lvis_box_metric import category_table
     case, ann_file = _groups_case(tmp_path)
     _run(dict(type='LVISBoxMetric', backend=backend, classwise=True), case,
          ann_file)
     assert '\n' + category_table([('cat1', 1.0), ('cat2', 0.5),
-                                  ('cat3', 0.0)]) in log_lines
+                                  ('cat3', 0.0)]) in log.messages
     assert (f'LVIS box AP ({backend}): AP 0.5000  AP50 0.5000  AP75 0.5000'
             '  APs -1.0000  APm 0.5000  APl 0.5000  APr 1.0000  APc 0.5000'
-            '  APf 0.0000') in log_lines
+            '  APf 0.0000') in log.messages
 
 
 def test_fast_backend_logs_no_table_of_its_own(tmp_path, caplog):

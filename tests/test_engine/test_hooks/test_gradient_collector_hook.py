@@ -18,7 +18,7 @@ from torch import nn
 
 from mmdet_efl.engine.hooks import frequency_groups
 from mmdet_efl.models.losses import EQLv2FocalLoss, EqualizedFocalLoss
-from tests.helpers import write_tiny_config
+from tests.helpers import CapturedLog, write_tiny_config
 
 C = 5
 ITERS = 3
@@ -357,23 +357,6 @@ def _check_ema_checkpoint(tiny_lvis, tmp_path, live):
                            live[key]), key
 
 
-class _Captured:
-    """An MMLogger whose records are kept (it does not propagate to the
-    root logger, so pytest's caplog misses it)."""
-
-    def __init__(self, name):
-        import io
-        import logging
-
-        from mmengine.logging import MMLogger
-        self.logger = MMLogger.get_instance(name)
-        self.stream = io.StringIO()
-        self.logger.addHandler(logging.StreamHandler(self.stream))
-
-    def text(self):
-        return self.stream.getvalue()
-
-
 def test_log_writes_group_means_under_the_losses_name():
     """One scalar per group and value, named after the loss's attribute
     (``roi_head.bbox_head.loss_cls`` -> ``loss_cls``; the class for a model
@@ -424,19 +407,20 @@ def test_ema_model_gets_the_live_statistics():
     unbuilt.ema_model = None
     other = Hook()
     other.ema_model = object()  # not an EMAHook: not touched
-    log = _Captured('test_ema_live_statistics')
-    runner = SimpleNamespace(hooks=[unbuilt, other, ema], logger=log.logger)
-    hook = GradientCollectorHook()
-    hook._losses = {'loss_cls': model.loss_cls}
-    hook._share_with_ema(runner)
-    averaged = ema.ema_model
-    for key in ('pos_grad', 'neg_grad'):
-        assert getattr(averaged.module.loss_cls, key) is getattr(
-            model.loss_cls, key)
-        assert f'loss_cls.{key}' not in averaged.avg_parameters
-    assert log.text().count('keeps the live') == 1
-    assert ('GradientCollectorHook: EMAHook keeps the live gradient '
-            "statistics of ['loss_cls'] (not averaged)") in log.text()
+    with CapturedLog('test_ema_live_statistics') as log:
+        runner = SimpleNamespace(hooks=[unbuilt, other, ema],
+                                 logger=log.logger)
+        hook = GradientCollectorHook()
+        hook._losses = {'loss_cls': model.loss_cls}
+        hook._share_with_ema(runner)
+        averaged = ema.ema_model
+        for key in ('pos_grad', 'neg_grad'):
+            assert getattr(averaged.module.loss_cls, key) is getattr(
+                model.loss_cls, key)
+            assert f'loss_cls.{key}' not in averaged.avg_parameters
+        assert log.text.count('keeps the live') == 1
+        assert ('GradientCollectorHook: EMAHook keeps the live gradient '
+                "statistics of ['loss_cls'] (not averaged)") in log.text
 
 
 def test_synchronise_folds_each_loss_its_own_slice():
@@ -513,38 +497,39 @@ def test_before_train_names_the_losses_and_groups():
     from types import SimpleNamespace
 
     from mmdet_efl.engine.hooks import GradientCollectorHook
-    log = _Captured('test_before_train_names')
-    model = nn.Module()
-    model.loss_cls = EqualizedFocalLoss(2)
-    dataset = SimpleNamespace(metainfo=dict(classes=('a', 'b'),
-                                            frequencies=['r', 'f']))
-    runner = SimpleNamespace(
-        model=model, logger=log.logger, hooks=[],
-        train_dataloader=SimpleNamespace(dataset=dataset))
-    GradientCollectorHook().before_train(runner)
-    assert log.text().strip() == (
-        "GradientCollectorHook: synchronising ['loss_cls'] over 1 "
-        "process(es); category groups {'rare': 1, 'common': 0, "
-        "'frequent': 1}")
+    with CapturedLog('test_before_train_names') as log:
+        model = nn.Module()
+        model.loss_cls = EqualizedFocalLoss(2)
+        dataset = SimpleNamespace(metainfo=dict(classes=('a', 'b'),
+                                                frequencies=['r', 'f']))
+        runner = SimpleNamespace(
+            model=model, logger=log.logger, hooks=[],
+            train_dataloader=SimpleNamespace(dataset=dataset))
+        GradientCollectorHook().before_train(runner)
+        assert log.text == (
+            "INFO GradientCollectorHook: synchronising ['loss_cls'] over 1 "
+            "process(es); category groups {'rare': 1, 'common': 0, "
+            "'frequent': 1}")
 
 
 def test_model_without_adaptive_loss_is_named_and_left_alone():
     from types import SimpleNamespace
 
     from mmdet_efl.engine.hooks import GradientCollectorHook
-    log = _Captured('test_no_adaptive_loss')
-    dataset = SimpleNamespace(metainfo=dict(classes=('a', 'b')))
-    runner = SimpleNamespace(
-        model=nn.Linear(2, 2), logger=log.logger, hooks=[],
-        train_dataloader=SimpleNamespace(dataset=dataset))
-    hook = GradientCollectorHook()
-    hook.before_train(runner)
-    assert log.text().strip() == (
-        'GradientCollectorHook: the model has no category-adaptive loss '
-        '(EqualizedFocalLoss, EqualizedQualityFocalLoss, EQLv2FocalLoss); '
-        'the hook does nothing.')
-    hook.before_train_iter(runner, 0)  # no optim_wrapper needed: no-op
-    hook.after_train_iter(runner, 0)
+    with CapturedLog('test_no_adaptive_loss') as log:
+        dataset = SimpleNamespace(metainfo=dict(classes=('a', 'b')))
+        runner = SimpleNamespace(
+            model=nn.Linear(2, 2), logger=log.logger, hooks=[],
+            train_dataloader=SimpleNamespace(dataset=dataset))
+        hook = GradientCollectorHook()
+        hook.before_train(runner)
+        assert log.text == (
+            'WARNING GradientCollectorHook: the model has no '
+            'category-adaptive loss (EqualizedFocalLoss, '
+            'EqualizedQualityFocalLoss, EQLv2FocalLoss); the hook does '
+            'nothing.')
+        hook.before_train_iter(runner, 0)  # no optim_wrapper needed: no-op
+        hook.after_train_iter(runner, 0)
 
 
 def test_before_run_moves_the_hook_before_the_first_checkpoint_hook():
@@ -553,20 +538,20 @@ def test_before_run_moves_the_hook_before_the_first_checkpoint_hook():
     from mmengine.hooks import CheckpointHook, Hook, IterTimerHook
 
     from mmdet_efl.engine.hooks import GradientCollectorHook
-    log = _Captured('test_before_run_order')
-    hook, timer, other = GradientCollectorHook(), IterTimerHook(), Hook()
-    first, second = CheckpointHook(), CheckpointHook()
-    runner = SimpleNamespace(hooks=[timer, first, other, second, hook],
-                             logger=log.logger)
-    hook.before_run(runner)
-    assert runner.hooks == [timer, hook, first, other, second]
-    assert log.text().strip() == (
-        'GradientCollectorHook (priority ABOVE_NORMAL) now runs before '
-        'CheckpointHook (priority VERY_LOW), so that checkpoints hold each '
-        "iteration's synchronised gradient statistics.")
-    # already before it, or no CheckpointHook at all: nothing moves
-    for hooks in ([timer, hook, first], [timer, other, hook]):
-        runner.hooks = list(hooks)
+    with CapturedLog('test_before_run_order') as log:
+        hook, timer, other = GradientCollectorHook(), IterTimerHook(), Hook()
+        first, second = CheckpointHook(), CheckpointHook()
+        runner = SimpleNamespace(hooks=[timer, first, other, second, hook],
+                                 logger=log.logger)
         hook.before_run(runner)
-        assert runner.hooks == hooks
-    assert log.text().count('now runs before') == 1
+        assert runner.hooks == [timer, hook, first, other, second]
+        assert log.text == (
+            'WARNING GradientCollectorHook (priority ABOVE_NORMAL) now runs '
+            'before CheckpointHook (priority VERY_LOW), so that checkpoints '
+            "hold each iteration's synchronised gradient statistics.")
+        # already before it, or no CheckpointHook at all: nothing moves
+        for hooks in ([timer, hook, first], [timer, other, hook]):
+            runner.hooks = list(hooks)
+            hook.before_run(runner)
+            assert runner.hooks == hooks
+        assert log.text.count('now runs before') == 1
