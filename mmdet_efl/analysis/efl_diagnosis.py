@@ -666,6 +666,8 @@ def plot_diagnosis(records: Optional[List[dict]], diag: Diagnosis,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
+    from mmdet_efl.utils.figures import save_figure
     series = log_group_series(records).get(diag.loss, {}) if records else {}
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for group, what in series.items():
@@ -678,7 +680,5 @@ def plot_diagnosis(records: Optional[List[dict]], diag: Diagnosis,
     ax.grid(alpha=0.3)
     if series:
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return diag.to_dict()

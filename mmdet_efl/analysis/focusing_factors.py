@@ -16,6 +16,7 @@ from mmengine.runner import CheckpointLoader  # noqa: E402
 from mmdet.registry import MODELS  # noqa: E402
 from mmdet_efl.datasets import frequency_group  # noqa: E402
 from mmdet_efl.models.losses import CategoryAdaptiveLoss  # noqa: E402
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
 from .category_axis import GROUP_COLOURS, GROUP_NAMES  # noqa: E402
 
 
@@ -71,8 +72,6 @@ def plot_focusing_factors(values: Dict[str, np.ndarray],
     axes[0][0].legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return dict(image_count=counts.tolist(), group=groups,
                 **{k: np.asarray(v).tolist() for k, v in values.items()})

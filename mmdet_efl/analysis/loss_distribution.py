@@ -21,6 +21,8 @@ import torch  # noqa: E402
 
 from mmdet_efl.models.losses.modulated_focal import (  # noqa: E402
     FocalTerms, modulated_focal_loss)
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
+
 from .dense_samples import DenseSamples  # noqa: E402
 
 DEFAULT_GAMMAS = (0.0, 0.5, 1.0, 2.0)
@@ -94,7 +96,5 @@ def plot_loss_distribution(result: Dict, out_file: str,
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title or 'RetinaNet Fig. 4: loss distribution')
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return result

@@ -23,6 +23,7 @@ import torch  # noqa: E402
 from mmdet_efl.models.losses import FocalLossStar  # noqa: E402
 from mmdet_efl.models.losses.modulated_focal import (  # noqa: E402
     FocalTerms, modulated_focal_loss)
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 
 def _positive_curve(x_t: np.ndarray, gamma: float,
@@ -49,12 +50,6 @@ def _fl_star_curve(x_t: np.ndarray, gamma: float,
     return dict(loss=loss.detach()[:, 0].tolist(), grad=x.grad[:, 0].tolist())
 
 
-def _save(fig, out_file: str) -> None:
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
-
-
 def retinanet_fig1(out_file: str,
                    gammas: Sequence[float] = (0, 0.5, 1, 2, 5)) -> dict:
     """RetinaNet Fig. 1: FL(p_t) = -(1 - p_t)^gamma log p_t."""
@@ -69,7 +64,7 @@ def retinanet_fig1(out_file: str,
     ax.set(xlabel='probability of ground truth class $p_t$', ylabel='loss',
            ylim=(0, 5), title='RetinaNet Fig. 1')
     ax.legend()
-    _save(fig, out_file)
+    save_figure(fig, out_file)
     return data
 
 
@@ -93,7 +88,7 @@ def retinanet_figs5_6(out_file: str) -> dict:
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend()
-    _save(fig, out_file)
+    save_figure(fig, out_file)
     return dict(x_t=x_t.tolist(), curves=curves)
 
 
@@ -125,7 +120,7 @@ def efl_fig3(out_file: str, gamma_b: float = 2.0, s: float = 8.0) -> dict:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle('EFL Fig. 3')
-    _save(fig, out_file)
+    save_figure(fig, out_file)
     return data
 
 
@@ -142,7 +137,7 @@ def efl_fig5(out_file: str, gamma_b: float = 2.0, s: float = 8.0) -> dict:
     ax.set(xlabel='$x_t$', ylabel='d EFL / d x', title='EFL Fig. 5')
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(fig, out_file)
+    save_figure(fig, out_file)
     return data
 
 

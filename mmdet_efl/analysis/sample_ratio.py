@@ -17,6 +17,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
+
 from .category_axis import plot_per_category  # noqa: E402
 from .dense_samples import DenseSamples  # noqa: E402
 
@@ -64,7 +66,5 @@ def plot_sample_ratio(result: Dict, image_counts: Sequence[int],
     ax.set_ylabel('log10(positive / negative samples)')
     ax.set_title(title or 'EFL Fig. 2: positive-negative imbalance')
     ax.grid(alpha=0.3, axis='y')
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return dict(result, image_count=list(map(int, image_counts)), **axis)

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
+
 from .category_axis import GROUP_NAMES, plot_per_category  # noqa: E402
 from .dense_samples import DenseSamples  # noqa: E402
 
@@ -85,7 +87,5 @@ def plot_margins(results: Dict[str, Dict], image_counts: Sequence[int],
     axes[0][0].set_ylabel('mean positive - mean negative score')
     fig.suptitle(title or 'EFL Fig. 4: margins between positive and '
                  'negative scores')
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return out

@@ -8,6 +8,8 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
+
 
 def read_scalars(work_dir: str) -> List[dict]:
     """All records of the newest ``scalars.json`` under ``work_dir``."""
@@ -58,9 +60,7 @@ def plot_curves(runs: Dict[str, str], keys: Optional[Sequence[str]],
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return data
 
 

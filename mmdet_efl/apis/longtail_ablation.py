@@ -31,6 +31,7 @@ from mmdet_efl.analysis.regime import (GROUP_ORDER, RegimeReport,  # noqa: E402
 from mmdet_efl.datasets import SyntheticSpec  # noqa: E402
 from mmdet_efl.simulation.sweep import mean_std  # noqa: E402
 from mmdet_efl.utils import Job, run_jobs  # noqa: E402
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 from . import longtail_benchmark as detector  # noqa: E402
 
@@ -215,9 +216,7 @@ def plot_grad_ratio_curves(runs: Dict[str, List[dict]], bench: str,
     ax.set_title(f'{bench}: accumulated G_j per frequency group')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return data
 
 

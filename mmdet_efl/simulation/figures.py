@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mmdet_efl.analysis.category_axis import GROUP_COLOURS  # noqa: E402
+from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 GROUPS = ('rare', 'common', 'frequent')
 _COLOUR = {name: GROUP_COLOURS[name[0]] for name in GROUPS}
@@ -38,9 +39,7 @@ def plot_exposure_sweep(results: Sequence[dict], out_file: str,
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return data
 
 
@@ -66,9 +65,7 @@ def plot_trajectories(results: Mapping[str, dict], out_file: str,
     axes[0].legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return data
 
 
@@ -126,9 +123,7 @@ def plot_decomposition(results: Sequence[dict], out_file: str,
     axes[0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return data
 
 
@@ -157,7 +152,5 @@ def plot_ap_against_s(per_s: Mapping[float, Mapping[str, Sequence[float]]],
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return data
