@@ -310,8 +310,9 @@ def test_config_matches_paper(path):
 
 def test_benchmark_configs_differ_only_in_loss_or_classifier_decay():
     """FL and EFL share one recipe (FL is EFL with s = 0, so that its
-    gradient ratios are logged); FL's best recipe differs from FL only in
-    the classification conv's weight decay, 1e-4 as everywhere else."""
+    gradient ratios are logged); FL's other recipes differ from FL only in
+    the classification conv's weight decay: 1e-4 as everywhere else, and
+    0.013."""
     demo = REPO / 'configs/demo'
 
     def load(name):
@@ -321,6 +322,7 @@ def test_benchmark_configs_differ_only_in_loss_or_classifier_decay():
 
     efl, fl = load('efl-demo'), load('fl-demo')
     stock = load('fl-demo-stock-decay')
+    decay013 = load('fl-demo-cls-decay-0.013')
     efl_loss = efl['model']['bbox_head'].pop('loss_cls')
     fl_loss = fl['model']['bbox_head'].pop('loss_cls')
     assert efl_loss['type'] == fl_loss['type'] == 'EqualizedFocalLoss'
@@ -337,8 +339,47 @@ def test_benchmark_configs_differ_only_in_loss_or_classifier_decay():
         pytest.approx(fl['cls_weight_decay'])
     assert stock['optim_wrapper'].pop('paramwise_cfg') == dict(
         custom_keys={cls_key: dict(decay_mult=1.0)})
-    stock['model']['bbox_head'].pop('loss_cls')
-    assert stock == fl
+    assert decay013['optim_wrapper'].pop('paramwise_cfg')['custom_keys'][
+        cls_key]['decay_mult'] * base_decay == pytest.approx(0.013)
+    for other in (stock, decay013):
+        assert other['model']['bbox_head'].pop('loss_cls') == dict(
+            fl_loss, type='EqualizedFocalLoss', scale_factor=0.0)
+        assert other == fl
+
+
+def _cls_exposure_per_epoch(cfg: dict) -> float:
+    """Lambda_cls = sum_t lr_t * lambda_cls of a demo config, in units of
+    iterations per epoch, with the warm-up neglected (the same 100
+    iterations in every demo config)."""
+    opt = cfg['optim_wrapper']
+    decay = opt['optimizer']['weight_decay'] * opt['paramwise_cfg'][
+        'custom_keys']['bbox_head.atss_cls']['decay_mult']
+    step, = [s for s in cfg['param_scheduler'] if s['type'] == 'MultiStepLR']
+    epochs = cfg['train_cfg']['max_epochs']
+    return decay * opt['optimizer']['lr'] * sum(
+        step['gamma']**sum(e >= m for m in step['milestones'])
+        for e in range(epochs))
+
+
+@pytest.mark.parametrize('loss', ['fl', 'efl'])
+def test_demo_configs_are_the_benchmark_on_a_shorter_schedule(loss):
+    """make demo's 4-epoch configs differ from the benchmark's only in the
+    schedule and the classifier decay, which keeps the benchmark's
+    classifier weight-decay exposure Lambda_cls within 1%."""
+    demo = REPO / 'configs/demo'
+    short, full = (Config.fromfile(str(
+        demo / f'atss-iou_r18_fpn_{loss}-{name}_synthetic-lvis.py')).to_dict()
+        for name in ('demo-4e', 'demo'))
+    assert short['train_cfg']['max_epochs'] == 4
+    assert full['train_cfg']['max_epochs'] == 6
+    assert _cls_exposure_per_epoch(short) == pytest.approx(
+        _cls_exposure_per_epoch(full), rel=0.01)
+    for cfg in (short, full):
+        for key in ('max_epochs', 'train_cfg', 'param_scheduler',
+                    'cls_weight_decay', 'default_hooks'):
+            cfg.pop(key)
+        cfg['optim_wrapper'].pop('paramwise_cfg')
+    assert short == full
 
 
 def test_configs_readme_lists_every_config():

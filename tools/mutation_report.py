@@ -27,11 +27,14 @@ def modules(cfg: configparser.ConfigParser) -> dict:
 
 
 def main() -> None:
-    # mutmut is installed by `make mutation` only (requirements/mutation.txt)
-    from mutmut.stats import status_by_exit_code
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--root', default='.', help='repository root')
     args = parser.parse_args()
+    try:
+        from mutmut.stats import status_by_exit_code
+    except ImportError:
+        raise SystemExit('mutation_report.py needs mutmut, which `make '
+                         'mutation` installs (requirements/mutation.txt)')
     root = Path(args.root)
     cfg = configparser.ConfigParser()
     cfg.read(root / 'setup.cfg')

@@ -1,0 +1,50 @@
+"""Every command-line entry point (tools/, tools/analysis/, bench/) still
+imports what it names and builds its argument parser.
+
+Entry points are thin and no other test runs them all, so a rename in the
+package (renaming the demo's table of configs once broke
+``bench/train_step_speed.py`` unnoticed) would otherwise only show when a
+user runs the command.
+"""
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO
+
+SCRIPTS = sorted(
+    str(p.relative_to(REPO)) for folder in ('tools', 'tools/analysis', 'bench')
+    for p in (Path(REPO) / folder).glob('*.py'))
+
+
+def test_every_folder_has_entry_points():
+    for folder in ('tools/', 'tools/analysis/', 'bench/'):
+        assert any(s.startswith(folder) for s in SCRIPTS), folder
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
+def test_help(script, monkeypatch, capsys):
+    path = Path(REPO) / script
+    # as ``python <script>`` does: the script's folder first on sys.path
+    monkeypatch.syspath_prepend(str(path.parent))
+    monkeypatch.setattr(sys, 'argv', [str(path), '--help'])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(path), run_name='__main__')
+    assert exit_info.value.code in (0, None)
+    assert 'usage:' in capsys.readouterr().out
+
+
+def test_demo_rejects_a_run_outside_its_schedule(monkeypatch, capsys):
+    """``make demo``'s 4-epoch schedule has FL and EFL only; FL's other
+    recipes belong to the 6-epoch benchmark. Rejected before any data is
+    generated or any run trains."""
+    path = Path(REPO) / 'tools/longtail_demo.py'
+    monkeypatch.setattr(sys, 'argv', [str(path), '--runs', 'FL stock decay'])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(path), run_name='__main__')
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "['FL stock decay'] not in the demo schedule" in err
+    assert "'FL', 'EFL'" in err
