@@ -30,7 +30,9 @@ from mmdet_efl.analysis.regime import (GROUP_ORDER, RegimeReport,  # noqa: E402
                                        ap_ratio, group_means)
 from mmdet_efl.datasets import SyntheticSpec  # noqa: E402
 from mmdet_efl.simulation.sweep import mean_std  # noqa: E402
-from mmdet_efl.utils import Job, run_jobs  # noqa: E402
+from mmdet_efl.utils import (Job, distinct_environments,  # noqa: E402
+                             format_environments, run_jobs)
+from mmdet_efl.utils.environment import reproducible_cpu_env  # noqa: E402
 from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 from . import longtail_benchmark as detector  # noqa: E402
@@ -267,11 +269,14 @@ def run_ablation(out_dir: str = 'work_dirs/longtail_ablation',
                  data_root: str = 'data/synthetic_lvis',
                  data_seed: int = 0,
                  benches: Sequence[str] = ('detector', 'simulator'),
-                 workers: int = 2) -> dict:
+                 workers: int = 2,
+                 pin_cpu_kernels: bool = True) -> dict:
     """Runs the sweep (resuming finished runs, ``workers`` at once; the
     detector's first, so that its run times are measured on an otherwise
     idle machine) and writes ``results.json``, ``table.md`` and the plots
-    to ``out_dir``.
+    to ``out_dir``. With ``pin_cpu_kernels`` every run trains in a spawned
+    process with its CPU kernels capped at AVX2, as the committed results
+    were (see :func:`.longtail_benchmark.run_detector`).
 
     Returns:
         ``{bench: summary}``; a summary has per run the per-seed AP (%),
@@ -294,7 +299,8 @@ def run_ablation(out_dir: str = 'work_dirs/longtail_ablation',
         jobs[bench] = ablation_jobs(bench, names, seeds, out_dir, data_root)
     done = run_jobs([job for bench in benches
                      for job in jobs[bench].values()],
-                    osp.join(out_dir, 'runs'), workers, desc='ablation runs')
+                    osp.join(out_dir, 'runs'), workers, desc='ablation runs',
+                    env=reproducible_cpu_env() if pin_cpu_kernels else None)
 
     report: dict = {}
     tables = []
@@ -329,6 +335,8 @@ def run_ablation(out_dir: str = 'work_dirs/longtail_ablation',
             summary['seconds'] = {name: [r['seconds'] for r in rs]
                                   for name, rs in runs.items()}
         summary['FL_best_recipe']['recipe'] = best
+        summary['environments'] = distinct_environments(
+            r for name in names for r in runs[name])
         summary['regime'] = detector.regime_entry(regime, efl_regime)
         summary['targets'] = targets(summary, bench)
         summary['grad_ratio_curves'] = plot_grad_ratio_curves(
@@ -342,7 +350,8 @@ def run_ablation(out_dir: str = 'work_dirs/longtail_ablation',
             format_summary(summary, list(names) + ['FL_best_recipe'], bench)
             + f'\n\nFL_best_recipe = {best} (highest mean AP of '
             f'{", ".join(FL_RECIPES[bench])})\n\n```\n'
-            + detector.format_regime(regime, efl_regime) + '\n```\n' + met)
+            + detector.format_regime(regime, efl_regime) + '\n```\n' + met
+            + '\n\n' + format_environments(summary['environments']))
     text = '\n\n'.join(tables)
     print(text)
     with open(osp.join(out_dir, 'table.md'), 'w') as f:

@@ -35,7 +35,9 @@ from mmdet_efl.analysis.regime import (GROUP_ORDER, RegimeReport, ap_ratio,
                                        group_means)
 from mmdet_efl.datasets import SyntheticSpec, dataset_summary, generate_dataset
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
-from mmdet_efl.utils import Job, run_jobs
+from mmdet_efl.utils import (Job, distinct_environments,
+                             format_environments, run_jobs)
+from mmdet_efl.utils.environment import reproducible_cpu_env
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _DEMO = osp.join(REPO, 'configs', 'demo')
@@ -331,7 +333,8 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
                  seeds: Sequence[int], max_epochs: Optional[int] = None,
                  configs: Optional[Dict[str, str]] = None,
                  cache_dir: Optional[str] = None,
-                 workers: int = 1) -> Dict[str, List[dict]]:
+                 workers: int = 1,
+                 pin_cpu_kernels: bool = True) -> Dict[str, List[dict]]:
     """Trains and tests each named run for each seed.
 
     Args:
@@ -347,6 +350,12 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
         workers: runs trained at once, each in its own process (spawned;
             every run has ``RUN_THREADS`` threads, so the numbers are the
             same for any ``workers``).
+        pin_cpu_kernels: train each run in a spawned process whose CPU
+            kernels are capped at AVX2
+            (:func:`~mmdet_efl.utils.environment.reproducible_cpu_env`), so
+            that a seed gives the same numbers on any x86-64 machine, those
+            of ``docs/longtail/results.json``; ``False``: this machine's
+            own kernels, and ``workers=1`` trains in this process.
 
     Returns:
         ``{name: [result per seed]}`` (see :func:`train_and_test`).
@@ -366,7 +375,8 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
             f"  ({res['seconds']:.0f} s)")
 
     done = run_jobs(list(jobs.values()), cache_dir, workers,
-                    desc='benchmark runs', on_done=report)
+                    desc='benchmark runs', on_done=report,
+                    env=reproducible_cpu_env() if pin_cpu_kernels else None)
     return {name: [done[jobs[name, seed].tag] for seed in seeds]
             for name in names}
 
@@ -388,13 +398,16 @@ def run_longtail_benchmark(data_root: str = 'data/synthetic_lvis',
                            max_epochs: Optional[int] = None,
                            runs: Optional[Sequence[str]] = None,
                            configs: Optional[Dict[str, str]] = None,
-                           workers: int = 2) -> Dict[str, List[dict]]:
+                           workers: int = 2,
+                           pin_cpu_kernels: bool = True
+                           ) -> Dict[str, List[dict]]:
     """Runs the benchmark; prints the table and the regime checks, and
     writes ``results.json``, ``loss_curves.png``, ``grad_ratio_curves.png``
     and ``focusing_factors.png`` to ``work_dir``. ``configs`` maps run names
     to config files (default :data:`DEMO_CONFIGS`, what ``make demo``
     trains); ``runs`` picks some of them (default all). ``workers`` runs
-    train at once (see :func:`run_detector`)."""
+    train at once, with pinned CPU kernels unless ``pin_cpu_kernels`` is
+    ``False`` (see :func:`run_detector`)."""
     configs = configs or DEMO_CONFIGS
     runs = list(runs or configs)
     ensure_dataset(data_root, SyntheticSpec(seed=data_seed))
@@ -402,7 +415,8 @@ def run_longtail_benchmark(data_root: str = 'data/synthetic_lvis',
     groups = category_groups(osp.join(data_root, 'annotations',
                                       'train.json'))
     results = run_detector(runs, data_root, work_dir, seeds, max_epochs,
-                           configs, workers=workers)
+                           configs, workers=workers,
+                           pin_cpu_kernels=pin_cpu_kernels)
     first_cfg = demo_config(configs[runs[0]], data_root,
                             osp.join(work_dir, 'fig2'), seeds[0], max_epochs)
     fig2 = fig2_statistics(first_cfg, groups,
@@ -410,7 +424,10 @@ def run_longtail_benchmark(data_root: str = 'data/synthetic_lvis',
     report = regime_report(results, groups, fig2, grad_ratio_from='FL')
     efl_report = regime_report(results, groups, fig2, grad_ratio_from='EFL')
     table = format_table(results, seeds)
-    print('\n' + table + '\n\n' + format_regime(report, efl_report))
+    environments = distinct_environments(
+        r for rs in results.values() for r in rs)
+    print('\n' + table + '\n\n' + format_regime(report, efl_report) +
+          '\n' + format_environments(environments))
     curve_runs = {f'{name} seed {seed}': r['work_dir']
                   for name, rs in results.items()
                   for seed, r in zip(seeds, rs)}
@@ -436,7 +453,7 @@ def run_longtail_benchmark(data_root: str = 'data/synthetic_lvis',
         json.dump(
             dict(table=table, regime=regime_entry(report, efl_report),
                  seeds=list(seeds),
-                 data_seed=data_seed, fig2=fig2,
+                 data_seed=data_seed, fig2=fig2, environments=environments,
                  runs={name: [dict(metrics=r['metrics'],
                                    seconds=r['seconds'],
                                    train_seconds=r['train_seconds'],

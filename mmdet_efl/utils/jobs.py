@@ -5,6 +5,12 @@ command and the simulator's sweeps: each finished job is saved as
 ``<cache_dir>/<tag>.json`` and read back on the next call instead of being
 run again, so an interrupted sweep resumes where it stopped; jobs run
 ``workers`` at once in spawned processes, with a tqdm bar for the sweep.
+Each new result records the machine and software it was computed on
+(:func:`~mmdet_efl.utils.environment.numeric_environment`), so that a
+sweep resumed on another machine shows it; ``env`` runs the jobs in
+processes with given environment variables, such as the pinned CPU kernels
+that make the benchmark's numbers the same on every x86-64 machine
+(:func:`~mmdet_efl.utils.environment.reproducible_cpu_env`).
 """
 import inspect
 import json
@@ -12,10 +18,13 @@ import multiprocessing
 import os
 import os.path as osp
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Iterator, Optional, Sequence
 
 from tqdm import tqdm
+
+from .environment import numeric_environment
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,33 @@ def _cache_file(cache_dir: str, tag: str) -> str:
     return osp.join(cache_dir, tag + '.json')
 
 
+def _call(fn: Callable[..., dict], args: tuple, kwargs: dict) -> dict:
+    # in the process that computed the result: its kernels are the ones
+    # that count
+    result = fn(*args, **kwargs)
+    result.setdefault('environment', numeric_environment())
+    return result
+
+
+@contextmanager
+def _environ(env: Dict[str, str]) -> Iterator[None]:
+    # spawned processes copy os.environ when they start
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
              workers: int = 1, desc: str = 'runs',
-             on_done: Optional[Callable[[Job, dict], None]] = None
-             ) -> Dict[str, dict]:
+             on_done: Optional[Callable[[Job, dict], None]] = None,
+             env: Optional[Dict[str, str]] = None) -> Dict[str, dict]:
     """Runs every job whose result is not cached and reads back the others.
 
     Args:
@@ -52,9 +84,17 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
             job's numbers must not depend on this: fix its thread count).
         desc: the sweep bar's label.
         on_done: called with each newly finished job and its result.
+        env: environment variables of the jobs' processes. Libraries read
+            some of them once, when a process first uses them (PyTorch's
+            ``ATEN_CPU_CAPABILITY``, oneDNN's ``ONEDNN_MAX_CPU_ISA``), so
+            with ``env`` every job runs in a fresh spawned process, also
+            with ``workers=1``.
 
     Returns:
-        ``{tag: result}`` for every job.
+        ``{tag: result}`` for every job; a newly run result gets an
+        ``environment`` entry (see
+        :func:`~mmdet_efl.utils.environment.numeric_environment`) unless
+        it has one.
 
     Raises:
         ValueError: on duplicate tags.
@@ -71,7 +111,7 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
                 results[job.tag] = json.load(f)
         else:
             todo.append(job)
-    parallel = workers > 1 and len(todo) > 1
+    parallel = bool(todo) and (bool(env) or workers > 1 and len(todo) > 1)
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=desc,
                unit='run', position=workers if parallel else None,
                leave=True)
@@ -101,17 +141,18 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
 
     if parallel:
         context = multiprocessing.get_context('spawn')
-        with ProcessPoolExecutor(min(workers, len(todo)),
-                                 mp_context=context) as pool:
+        workers = max(1, min(workers, len(todo)))
+        with _environ(env or {}), ProcessPoolExecutor(
+                workers, mp_context=context) as pool:
             futures = {
-                pool.submit(job.fn, *job.args,
-                            **call_args(job, i % workers)): job
+                pool.submit(_call, job.fn, job.args,
+                            call_args(job, i % workers)): job
                 for i, job in enumerate(todo)
             }
             for future in as_completed(futures):
                 finish(futures[future], future.result())
     else:
         for job in todo:
-            finish(job, job.fn(*job.args, **call_args(job, None)))
+            finish(job, _call(job.fn, job.args, call_args(job, None)))
     bar.close()
     return results

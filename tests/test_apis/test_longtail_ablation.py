@@ -9,6 +9,7 @@ import pytest
 import mmdet_efl.simulation as simulation
 from mmdet_efl.apis import longtail_ablation as ablation
 from mmdet_efl.apis import longtail_benchmark as detector
+from mmdet_efl.utils import numeric_environment
 
 TINY = dict(num_classes=12, num_train_images=150, max_images=120,
             family_size=3, input_dim=8, hidden_dim=8, anchors_per_image=1000,
@@ -28,7 +29,8 @@ def test_simulator_ablation_results_match_the_runs(tmp_path, monkeypatch,
                         ('FL', 'EFL', 'EFL s=1', 'FL stock decay'))
     out = tmp_path / 'ablation'
     report = ablation.run_ablation(str(out), sim_seeds=SEEDS,
-                                   benches=('simulator', ), workers=1)
+                                   benches=('simulator', ), workers=1,
+                                   pin_cpu_kernels=False)
     saved = json.loads((out / 'results.json').read_text())
     assert saved == json.loads(json.dumps(report))
     sim = saved['simulator']
@@ -118,7 +120,8 @@ def test_detector_ablation_targets_and_best_recipe(tmp_path, monkeypatch,
     monkeypatch.setattr(detector, 'fig2_statistics', lambda *a: dict(
         per_group=dict(rare=-7.0, common=-6.0, frequent=-5.0)))
     report = ablation.run_ablation(str(tmp_path), det_seeds=SEEDS,
-                                   benches=('detector', ), workers=1)
+                                   benches=('detector', ), workers=1,
+                                   pin_cpu_kernels=False)
     det = json.loads((tmp_path / 'results.json').read_text())['detector']
     assert det['EFL']['APr'] == pytest.approx([11.0, 15.0, 19.0])
     assert det['FL_best_recipe']['recipe'] == best
@@ -135,6 +138,10 @@ def test_detector_ablation_targets_and_best_recipe(tmp_path, monkeypatch,
         dict(rare=0.2, common=0.5, frequent=0.9))
     assert det['regime']['fl_apr_over_apf'] == pytest.approx(0.12 / 0.8)
     assert report['detector']['seconds']['EFL'] == [1.0] * 3
+    # every run says where it was measured (12 runs: 4 recipes x 3 seeds)
+    assert det['environments'] == [dict(environment=numeric_environment(),
+                                        runs=12)]
+    assert 'measured on: ' in (tmp_path / 'table.md').read_text()
 
 
 def test_detector_target_met_when_gain_exceeds_both_stds():

@@ -9,6 +9,8 @@ import pytest
 from mmdet_efl.analysis.regime import MAX_FL_APR_OVER_APF
 from mmdet_efl.apis import longtail_benchmark as bench
 from mmdet_efl.apis import run_longtail_benchmark
+from mmdet_efl.utils import numeric_environment
+from mmdet_efl.utils.environment import reproducible_cpu_env
 
 
 def test_tiny_benchmark_writes_table_regime_and_plots(tiny_lvis, tmp_path,
@@ -32,6 +34,14 @@ def test_tiny_benchmark_writes_table_regime_and_plots(tiny_lvis, tmp_path,
     assert curves['steps'] == sorted(curves['steps']) and curves['rare']
     saved = json.loads((work / 'results.json').read_text())
     assert saved['table'] in out
+    # both runs measured with the pinned kernels, and the output says so
+    pinned = reproducible_cpu_env()
+    expected = numeric_environment()
+    if pinned:
+        expected.update(cpu_capability='AVX2', kernel_caps=' '.join(
+            f'{k}={v}' for k, v in pinned.items()))
+    assert saved['environments'] == [dict(environment=expected, runs=2)]
+    assert 'measured on: ' in out and 'WARNING' not in out
     # checked on FL's statistics; EFL's own G_j reported beside them
     assert 'regime checks (G_j from FL)' in out and 'EFL final G_j' in out
     assert 'FL APr / APf' in out and 'Fig. 2 log10(pos/neg)' in out
@@ -122,5 +132,6 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench, 'train_and_test', must_not_train)
     results = bench.run_detector(['EFL'], 'unused', str(tmp_path), [3],
-                                 cache_dir=str(cache))
+                                 cache_dir=str(cache),
+                                 pin_cpu_kernels=False)
     assert results == {'EFL': [saved]}

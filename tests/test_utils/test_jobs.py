@@ -1,11 +1,14 @@
 """The shared job runner: results saved and read back (an interrupted
 sweep resumes), parallel runs in spawned processes give the same results,
-duplicate tags are refused."""
+each new result records its environment, duplicate tags are refused."""
 import json
+import os
 
 import pytest
 
-from mmdet_efl.utils import Job, run_jobs
+from mmdet_efl.utils import Job, numeric_environment, run_jobs
+
+ENV = numeric_environment()
 
 
 def test_runs_in_spawned_processes_and_resumes(tmp_path):
@@ -13,7 +16,7 @@ def test_runs_in_spawned_processes_and_resumes(tmp_path):
     jobs = [Job(f'bench/run{i}', dict, kwargs=dict(i=i, square=i * i))
             for i in range(3)]
     done = run_jobs(jobs, str(cache), workers=2)
-    assert done == {f'bench/run{i}': dict(i=i, square=i * i)
+    assert done == {f'bench/run{i}': dict(i=i, square=i * i, environment=ENV)
                     for i in range(3)}
     assert sorted(p.name for p in (cache / 'bench').iterdir()) == [
         'run0.json', 'run1.json', 'run2.json']  # no '.part' left behind
@@ -25,8 +28,12 @@ def test_runs_in_spawned_processes_and_resumes(tmp_path):
     again = run_jobs(jobs, str(cache), workers=1,
                      on_done=lambda job, res: seen.append(job.tag))
     assert seen == ['bench/run2']
+    # read back as saved: a cached result is not stamped with this machine
     assert again['bench/run0'] == dict(edited=True)
-    assert again['bench/run2'] == dict(i=2, square=4)
+    assert again['bench/run2'] == dict(i=2, square=4, environment=ENV)
+    # a job that records its own environment keeps it
+    own = run_jobs([Job('own', dict, kwargs=dict(environment='elsewhere'))])
+    assert own['own'] == dict(environment='elsewhere')
 
 
 def test_without_cache_everything_runs(tmp_path):
@@ -35,10 +42,35 @@ def test_without_cache_everything_runs(tmp_path):
              on_done=lambda job, res: seen.append(res))
     run_jobs([Job('a', dict, kwargs=dict(x=1))], None,
              on_done=lambda job, res: seen.append(res))
-    assert seen == [dict(x=1), dict(x=1)]
+    assert seen == [dict(x=1, environment=ENV)] * 2
     assert list(tmp_path.iterdir()) == []
 
 
 def test_duplicate_tags_are_refused():
     with pytest.raises(ValueError, match=r"duplicate job tags.*'a', 'a'"):
         run_jobs([Job('a', dict), Job('a', dict)])
+
+
+def _env_and_pid(name: str) -> dict:
+    return dict(value=os.environ.get(name), pid=os.getpid())
+
+
+def test_env_reaches_a_fresh_process_and_is_restored_here(monkeypatch):
+    """Variables read once per process (ATEN_CPU_CAPABILITY) only act in a
+    process that starts with them: with ``env`` even one job on one worker
+    runs in a spawned process, and this process's environment is left as
+    it was."""
+    name = 'MMDET_EFL_TEST_VAR'
+    monkeypatch.delenv(name, raising=False)
+    jobs = [Job(f'j{i}', _env_and_pid, (name, )) for i in range(2)]
+    done = run_jobs(jobs, workers=1, env={name: 'pinned'})
+    for result in done.values():
+        assert result['value'] == 'pinned'
+        assert result['pid'] != os.getpid()
+    assert name not in os.environ
+    monkeypatch.setenv(name, 'mine')
+    run_jobs(jobs, workers=1, env={name: 'pinned'})
+    assert os.environ[name] == 'mine'
+    # without env, one worker runs the jobs here
+    here = run_jobs(jobs[:1], workers=1)['j0']
+    assert here['pid'] == os.getpid() and here['value'] == 'mine'

@@ -1,0 +1,115 @@
+"""What a run's numbers depend on besides its config and seed, and how the
+benchmark keeps them the same across machines.
+
+The benchmark fixes each run's seed and thread count, so the same machine
+and software give the same numbers to every digit. Another CPU need not:
+PyTorch, oneDNN and MKL pick their kernels' vector width (AVX2, AVX512,
+...) at run time and sum in a different order, and after a few thousand SGD
+steps the detector's APr moves by several points (measured: seed 0 of the
+6-epoch benchmark, FL APr 10.93 with AVX2 kernels, 7.47 with AVX512 ones, on
+one AMD EPYC). :func:`reproducible_cpu_env` pins all three to AVX2, which
+every x86-64 CPU of the last decade has, and every benchmark and simulator
+run records :func:`numeric_environment` next to its numbers.
+"""
+import os
+import platform
+import warnings
+from typing import Dict, Iterable, List
+
+import mmcv
+import mmdet
+import mmengine
+import numpy as np
+import torch
+
+
+def _cpu_model() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+#: Environment variables that cap PyTorch's, oneDNN's and MKL's CPU kernels
+#: at AVX2 (read once per process, when the library first runs a kernel).
+#: ``docs/longtail/results.json`` was measured with AVX2 kernels.
+REPRODUCIBLE_CPU_KERNELS = {
+    'ATEN_CPU_CAPABILITY': 'avx2',
+    'ONEDNN_MAX_CPU_ISA': 'AVX2',
+    'MKL_CBWR': 'AVX2',
+}
+
+
+def reproducible_cpu_env() -> Dict[str, str]:
+    """The environment variables that make the benchmark's numbers the same
+    on any x86-64 CPU with AVX2 (:data:`REPRODUCIBLE_CPU_KERNELS`; a value
+    the user has set already is kept). Costs time on CPUs with wider
+    vectors (6-epoch benchmark run on an AVX512 AMD EPYC: 618 s against
+    496 s). Empty, with a warning, on CPUs without AVX2 (ARM, old x86):
+    their numbers cannot match the committed ones.
+
+    To be given to :func:`~mmdet_efl.utils.run_jobs`, which starts the
+    jobs' processes with it: a process that has already run a kernel
+    ignores later changes.
+    """
+    if torch.backends.cpu.get_cpu_capability() not in ('AVX2', 'AVX512'):
+        warnings.warn(
+            'this CPU has no AVX2 kernels (PyTorch capability '
+            f'{torch.backends.cpu.get_cpu_capability()}): benchmark numbers '
+            'will differ from docs/longtail/results.json')
+        return {}
+    return {k: os.environ.get(k, v)
+            for k, v in REPRODUCIBLE_CPU_KERNELS.items()}
+
+
+def numeric_environment() -> Dict[str, str]:
+    """The CPU (model and the vector instruction set PyTorch dispatches
+    to), the kernel caps in effect (:data:`REPRODUCIBLE_CPU_KERNELS`, as
+    ``NAME=value`` pairs, empty if none) and the versions of the numeric
+    stack, as strings."""
+    return dict(cpu=_cpu_model(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(),
+                kernel_caps=' '.join(
+                    f'{k}={os.environ[k]}' for k in REPRODUCIBLE_CPU_KERNELS
+                    if k in os.environ),
+                python=platform.python_version(), torch=torch.__version__,
+                numpy=np.__version__, mmengine=mmengine.__version__,
+                mmcv=mmcv.__version__, mmdet=mmdet.__version__)
+
+
+def distinct_environments(results: Iterable[dict]) -> List[dict]:
+    """The distinct ``environment`` entries of run results (see
+    :func:`~mmdet_efl.utils.run_jobs`), each as ``dict(environment=...,
+    runs=n)`` in order of first appearance; results saved before
+    environments were recorded count under ``environment=None``."""
+    found: List[dict] = []
+    for result in results:
+        env = result.get('environment')
+        for entry in found:
+            if entry['environment'] == env:
+                entry['runs'] += 1
+                break
+        else:
+            found.append(dict(environment=env, runs=1))
+    return found
+
+
+def format_environments(found: List[dict]) -> str:
+    """One line per entry of :func:`distinct_environments`, with a warning
+    when the runs come from more than one environment (their numbers are
+    then not reproducible together on any one machine)."""
+    lines = []
+    for entry in found:
+        env = entry['environment']
+        what = ('not recorded' if env is None else
+                f"{env['cpu']} ({env['cpu_capability']} kernels), torch "
+                f"{env['torch']}, mmcv {env['mmcv']}, mmdet {env['mmdet']}")
+        lines.append(f"measured on: {what} ({entry['runs']} runs)")
+    if len(found) > 1:
+        lines.append('WARNING: runs from several environments; the same '
+                     'seed gives other numbers on another CPU or stack')
+    return '\n'.join(lines)
