@@ -374,11 +374,17 @@ def test_demo_configs_are_the_benchmark_on_a_shorter_schedule(loss):
     assert full['train_cfg']['max_epochs'] == 6
     assert _cls_exposure_per_epoch(short) == pytest.approx(
         _cls_exposure_per_epoch(full), rel=0.01)
-    for cfg in (short, full):
-        for key in ('max_epochs', 'train_cfg', 'param_scheduler',
-                    'cls_weight_decay', 'default_hooks'):
-            cfg.pop(key)
-        cfg['optim_wrapper'].pop('paramwise_cfg')
+    for cfg in (short, full):  # blank exactly what is meant to differ
+        epochs = cfg.pop('max_epochs')
+        assert cfg['train_cfg'].pop('max_epochs') == epochs
+        assert cfg['train_cfg'].pop('val_interval') == epochs
+        assert cfg['default_hooks']['checkpoint'].pop('interval') == epochs
+        step = cfg['param_scheduler'][1]
+        assert step.pop('end') == epochs
+        step.pop('milestones')
+        decay = cfg.pop('cls_weight_decay')
+        keys = cfg['optim_wrapper']['paramwise_cfg']['custom_keys']
+        assert keys.pop('bbox_head.atss_cls') == dict(decay_mult=decay / 1e-4)
     assert short == full
 
 

@@ -3,8 +3,11 @@ command.
 
 Generates the glyph dataset (:mod:`mmdet_efl.datasets.synthetic_longtail`)
 if it is missing, trains the demo configs on it (``configs/demo/``:
-identical but for ``loss_cls`` or, for FL's own best recipe, the
-classifier's weight decay), evaluates each with the LVIS metric, and prints
+identical but for ``loss_cls`` or, for FL's other recipes, the classifier's
+weight decay; ``make demo`` trains a shorter schedule of FL and EFL), each
+in a process with pinned CPU kernels
+(:func:`~mmdet_efl.utils.environment.reproducible_cpu_env`), evaluates
+each with the LVIS metric, and prints
 AP / APr / APc / APf next to the regime checks of
 :mod:`mmdet_efl.analysis.regime`: focal loss's APr / APf, the per-group
 gradient ratio G_j at the end and over training, and EFL Fig. 2's
@@ -353,9 +356,12 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
         pin_cpu_kernels: train each run in a spawned process whose CPU
             kernels are capped at AVX2
             (:func:`~mmdet_efl.utils.environment.reproducible_cpu_env`), so
-            that a seed gives the same numbers on any x86-64 machine, those
-            of ``docs/longtail/results.json``; ``False``: this machine's
-            own kernels, and ``workers=1`` trains in this process.
+            that a seed gives the same numbers on any x86-64 machine with
+            AVX2, those of ``docs/longtail/results.json`` (from a script,
+            call under ``if __name__ == '__main__':``, as for any spawned
+            process);
+            ``False``: this machine's own kernels, and ``workers=1``
+            trains in this process.
 
     Returns:
         ``{name: [result per seed]}`` (see :func:`train_and_test`).

@@ -8,8 +8,9 @@ PyTorch, oneDNN and MKL pick their kernels' vector width (AVX2, AVX512,
 steps the detector's APr moves by several points (measured: seed 0 of the
 6-epoch benchmark, FL APr 10.93 with AVX2 kernels, 7.47 with AVX512 ones, on
 one AMD EPYC). :func:`reproducible_cpu_env` pins all three to AVX2, which
-every x86-64 CPU of the last decade has, and every benchmark and simulator
-run records :func:`numeric_environment` next to its numbers.
+most x86-64 CPUs of the last decade have (measured: two machines, one with
+AVX512, give the same numbers to every digit), and every benchmark and
+simulator run records :func:`numeric_environment` next to its numbers.
 """
 import os
 import platform
@@ -21,6 +22,18 @@ import mmdet
 import mmengine
 import numpy as np
 import torch
+
+
+def _has_avx2() -> bool:
+    # the hardware's, not PyTorch's dispatch, which ATEN_CPU_CAPABILITY caps
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return 'avx2' in line.split(':', 1)[1].split()
+    except OSError:
+        pass
+    return torch.backends.cpu.get_cpu_capability() in ('AVX2', 'AVX512')
 
 
 def _cpu_model() -> str:
@@ -47,7 +60,8 @@ REPRODUCIBLE_CPU_KERNELS = {
 def reproducible_cpu_env() -> Dict[str, str]:
     """The environment variables that make the benchmark's numbers the same
     on any x86-64 CPU with AVX2 (:data:`REPRODUCIBLE_CPU_KERNELS`; a value
-    the user has set already is kept). Costs time on CPUs with wider
+    the user has set already is kept, with a warning if it is another
+    cap). Costs time on CPUs with wider
     vectors (6-epoch benchmark run on an AVX512 AMD EPYC: 618 s against
     496 s). Empty, with a warning, on CPUs without AVX2 (ARM, old x86):
     their numbers cannot match the committed ones.
@@ -56,14 +70,21 @@ def reproducible_cpu_env() -> Dict[str, str]:
     jobs' processes with it: a process that has already run a kernel
     ignores later changes.
     """
-    if torch.backends.cpu.get_cpu_capability() not in ('AVX2', 'AVX512'):
+    if not _has_avx2():
         warnings.warn(
-            'this CPU has no AVX2 kernels (PyTorch capability '
+            'this CPU has no AVX2 (PyTorch capability '
             f'{torch.backends.cpu.get_cpu_capability()}): benchmark numbers '
             'will differ from docs/longtail/results.json')
         return {}
-    return {k: os.environ.get(k, v)
-            for k, v in REPRODUCIBLE_CPU_KERNELS.items()}
+    env = {k: os.environ.get(k, v)
+           for k, v in REPRODUCIBLE_CPU_KERNELS.items()}
+    own = {k: v for k, v in env.items()
+           if v.lower() != REPRODUCIBLE_CPU_KERNELS[k].lower()}
+    if own:
+        warnings.warn(f'kernel caps set in the environment are kept ({own}): '
+                      'benchmark numbers may differ from '
+                      'docs/longtail/results.json')
+    return env
 
 
 def numeric_environment() -> Dict[str, str]:
@@ -98,6 +119,9 @@ def distinct_environments(results: Iterable[dict]) -> List[dict]:
     return found
 
 
+_STACK = ('python', 'torch', 'numpy', 'mmengine', 'mmcv', 'mmdet')
+
+
 def format_environments(found: List[dict]) -> str:
     """One line per entry of :func:`distinct_environments`, with a warning
     when the runs come from more than one environment (their numbers are
@@ -105,9 +129,10 @@ def format_environments(found: List[dict]) -> str:
     lines = []
     for entry in found:
         env = entry['environment']
-        what = ('not recorded' if env is None else
-                f"{env['cpu']} ({env['cpu_capability']} kernels), torch "
-                f"{env['torch']}, mmcv {env['mmcv']}, mmdet {env['mmdet']}")
+        what = 'not recorded' if env is None else (
+            f"{env['cpu']} ({env['cpu_capability']} kernels"
+            + (f", {env['kernel_caps']}" if env.get('kernel_caps') else '')
+            + '), ' + ', '.join(f'{k} {env[k]}' for k in _STACK if k in env))
         lines.append(f"measured on: {what} ({entry['runs']} runs)")
     if len(found) > 1:
         lines.append('WARNING: runs from several environments; the same '

@@ -59,8 +59,8 @@ def _call(fn: Callable[..., dict], args: tuple, kwargs: dict) -> dict:
 def _environ(env: Dict[str, str]) -> Iterator[None]:
     # spawned processes copy os.environ when they start
     saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     try:
+        os.environ.update(env)
         yield
     finally:
         for k, v in saved.items():
@@ -87,8 +87,10 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
         env: environment variables of the jobs' processes. Libraries read
             some of them once, when a process first uses them (PyTorch's
             ``ATEN_CPU_CAPABILITY``, oneDNN's ``ONEDNN_MAX_CPU_ISA``), so
-            with ``env`` every job runs in a fresh spawned process, also
-            with ``workers=1``.
+            with ``env`` the jobs run in spawned worker processes started
+            with it, also with ``workers=1``. A spawned process imports
+            the calling script again: call from under
+            ``if __name__ == '__main__':``.
 
     Returns:
         ``{tag: result}`` for every job; a newly run result gets an
@@ -98,6 +100,9 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
 
     Raises:
         ValueError: on duplicate tags.
+        RuntimeError: a job raised (chained to its error, naming its tag).
+            No new job starts after a failure; the jobs that finish are
+            saved, so that a second call resumes.
     """
     tags = [job.tag for job in jobs]
     if len(set(tags)) != len(tags):
@@ -115,6 +120,8 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=desc,
                unit='run', position=workers if parallel else None,
                leave=True)
+
+    failed: list = []
 
     def finish(job: Job, result: dict) -> None:
         if cache_dir:
@@ -150,9 +157,29 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
                 for i, job in enumerate(todo)
             }
             for future in as_completed(futures):
+                if future.cancelled():
+                    continue
+                if future.exception() is not None:
+                    # keep what runs already, start nothing new
+                    failed.append((futures[future].tag, future.exception()))
+                    for other in futures:
+                        other.cancel()
+                    continue
                 finish(futures[future], future.result())
     else:
         for job in todo:
-            finish(job, _call(job.fn, job.args, call_args(job, None)))
+            try:
+                result = _call(job.fn, job.args, call_args(job, None))
+            except Exception as exc:
+                failed.append((job.tag, exc))
+                break
+            finish(job, result)
     bar.close()
+    if failed:
+        tags = [tag for tag, _ in failed]
+        raise RuntimeError(
+            f'run_jobs: job {tags[0]} failed ({failed[0][1]!r}); '
+            f'failed: {tags}. Finished jobs are ' +
+            ('saved in ' + cache_dir + ': run again to resume'
+             if cache_dir else 'lost (no cache_dir)')) from failed[0][1]
     return results

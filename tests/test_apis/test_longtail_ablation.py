@@ -10,6 +10,7 @@ import mmdet_efl.simulation as simulation
 from mmdet_efl.apis import longtail_ablation as ablation
 from mmdet_efl.apis import longtail_benchmark as detector
 from mmdet_efl.utils import numeric_environment
+from mmdet_efl.utils.environment import reproducible_cpu_env
 
 TINY = dict(num_classes=12, num_train_images=150, max_images=120,
             family_size=3, input_dim=8, hidden_dim=8, anchors_per_image=1000,
@@ -119,9 +120,19 @@ def test_detector_ablation_targets_and_best_recipe(tmp_path, monkeypatch,
     monkeypatch.setattr(detector, 'demo_config', lambda *a: None)
     monkeypatch.setattr(detector, 'fig2_statistics', lambda *a: dict(
         per_group=dict(rare=-7.0, common=-6.0, frequent=-5.0)))
+    # make ablation pins the CPU kernels of every run (seen here, then the
+    # jobs run in this process so that the fakes apply)
+    pinned = []
+    run_jobs = ablation.run_jobs
+
+    def spy(*args, env=None, **kwargs):
+        pinned.append(env)
+        return run_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(ablation, 'run_jobs', spy)
     report = ablation.run_ablation(str(tmp_path), det_seeds=SEEDS,
-                                   benches=('detector', ), workers=1,
-                                   pin_cpu_kernels=False)
+                                   benches=('detector', ), workers=1)
+    assert pinned == [reproducible_cpu_env()]
     det = json.loads((tmp_path / 'results.json').read_text())['detector']
     assert det['EFL']['APr'] == pytest.approx([11.0, 15.0, 19.0])
     assert det['FL_best_recipe']['recipe'] == best
@@ -157,3 +168,14 @@ def test_detector_target_met_when_gain_exceeds_both_stds():
 def test_unknown_bench_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown benches \\['detecor'\\]"):
         ablation.run_ablation(str(tmp_path), benches=('detecor', ))
+
+
+def test_fl_best_recipe_is_the_first_on_a_tie():
+    runs = {'FL': [_det(0.30, 0.1)], 'FL stock decay': [_det(0.31, 0.1)],
+            'FL cls decay 0.013': [_det(0.31, 0.1)]}
+    assert ablation.fl_best_recipe(
+        runs, ('FL', 'FL stock decay', 'FL cls decay 0.013')) == \
+        'FL stock decay'
+    assert ablation.fl_best_recipe(
+        runs, ('FL', 'FL cls decay 0.013', 'FL stock decay')) == \
+        'FL cls decay 0.013'

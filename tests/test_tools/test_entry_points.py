@@ -36,14 +36,40 @@ def test_help(script, monkeypatch, capsys):
     assert 'usage:' in capsys.readouterr().out
 
 
+def _run_demo(monkeypatch, *argv) -> dict:
+    """tools/longtail_demo.py with ``argv``; returns what it asked
+    run_longtail_benchmark to train (nothing trains)."""
+    import mmdet_efl.apis
+    calls = []
+    monkeypatch.setattr(mmdet_efl.apis, 'run_longtail_benchmark',
+                        lambda *args, **kwargs: calls.append((args, kwargs)))
+    path = Path(REPO) / 'tools/longtail_demo.py'
+    monkeypatch.setattr(sys, 'argv', [str(path), *argv])
+    runpy.run_path(str(path), run_name='__main__')
+    (args, kwargs), = calls
+    return dict(runs=args[5], configs=args[6], **kwargs)
+
+
+def test_demo_trains_fl_and_efl_of_the_chosen_schedule(monkeypatch):
+    from mmdet_efl.apis.longtail_benchmark import (BENCHMARK_CONFIGS,
+                                                   DEMO_CONFIGS)
+    demo = _run_demo(monkeypatch)
+    assert demo['configs'] is DEMO_CONFIGS and demo['runs'] == ['FL', 'EFL']
+    assert all('-demo-4e_' in c for c in DEMO_CONFIGS.values())
+    bench = _run_demo(monkeypatch, '--schedule', 'benchmark')
+    assert bench['configs'] is BENCHMARK_CONFIGS
+    assert bench['runs'] == ['FL', 'EFL']
+    more = _run_demo(monkeypatch, '--schedule', 'benchmark', '--runs', 'FL',
+                     'FL cls decay 0.013')
+    assert more['runs'] == ['FL', 'FL cls decay 0.013']
+
+
 def test_demo_rejects_a_run_outside_its_schedule(monkeypatch, capsys):
     """``make demo``'s 4-epoch schedule has FL and EFL only; FL's other
-    recipes belong to the 6-epoch benchmark. Rejected before any data is
-    generated or any run trains."""
-    path = Path(REPO) / 'tools/longtail_demo.py'
-    monkeypatch.setattr(sys, 'argv', [str(path), '--runs', 'FL stock decay'])
+    recipes belong to the 6-epoch benchmark. Rejected before anything
+    trains."""
     with pytest.raises(SystemExit) as exit_info:
-        runpy.run_path(str(path), run_name='__main__')
+        _run_demo(monkeypatch, '--runs', 'FL stock decay')
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "['FL stock decay'] not in the demo schedule" in err

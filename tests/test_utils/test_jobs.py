@@ -74,3 +74,22 @@ def test_env_reaches_a_fresh_process_and_is_restored_here(monkeypatch):
     # without env, one worker runs the jobs here
     here = run_jobs(jobs[:1], workers=1)['j0']
     assert here['pid'] == os.getpid() and here['value'] == 'mine'
+
+
+def _fail(message: str) -> dict:
+    raise ValueError(message)
+
+
+@pytest.mark.parametrize('env', [None, {'MMDET_EFL_TEST_VAR': '1'}])
+def test_a_failed_job_is_named_and_the_finished_ones_are_kept(tmp_path, env):
+    """No new job starts after a failure, the error names the job, and the
+    jobs that finished are saved, so that a second call resumes."""
+    jobs = [Job('ok', dict, kwargs=dict(x=1)), Job('bad', _fail, ('boom', )),
+            Job('later', dict, kwargs=dict(x=3))]
+    with pytest.raises(RuntimeError, match=r"job bad failed \(ValueError"
+                       r"\('boom'\)\).*saved in") as info:
+        run_jobs(jobs, str(tmp_path), workers=1, env=env)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert (tmp_path / 'ok.json').is_file()
+    if env is None:  # in this process: nothing after the failure runs
+        assert not (tmp_path / 'later.json').exists()
