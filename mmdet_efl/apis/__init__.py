@@ -1,7 +1,8 @@
-from .longtail_benchmark import (BENCHMARK_CONFIGS, demo_config,
-                                 format_table, run_longtail_benchmark)
+from .longtail_benchmark import (BENCHMARK_CONFIGS, DEMO_CONFIGS,
+                                 demo_config, format_table,
+                                 run_longtail_benchmark)
 
 __all__ = [
-    'BENCHMARK_CONFIGS', 'demo_config', 'format_table',
+    'BENCHMARK_CONFIGS', 'DEMO_CONFIGS', 'demo_config', 'format_table',
     'run_longtail_benchmark'
 ]

@@ -103,7 +103,11 @@ def demo_config(path: str, data_root: str, work_dir: str, seed: int,
     The number of classes follows the dataset's annotation file, and the
     repeat-factor threshold its number of training images (see the
     config). ``max_epochs`` rescales the schedule; ``bar_position`` is the
-    terminal line of the run's progress bar."""
+    terminal line of the run's progress bar.
+
+    Raises:
+        ValueError: ``max_epochs`` below 1.
+    """
     cfg = Config.fromfile(path)
     root = data_root.rstrip('/') + '/'
     with open(root + 'annotations/train.json') as f:
@@ -122,6 +126,9 @@ def demo_config(path: str, data_root: str, work_dir: str, seed: int,
     for key in ('val_evaluator', 'test_evaluator'):
         cfg[key].ann_file = root + 'annotations/val.json'
     if max_epochs is not None:
+        if max_epochs < 1:
+            raise ValueError(f'max_epochs must be at least 1, got '
+                             f'{max_epochs} ({path})')
         scale = max_epochs / cfg.train_cfg.max_epochs
         cfg.train_cfg.max_epochs = max_epochs
         for sched in cfg.param_scheduler:

@@ -99,11 +99,14 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
         it has one.
 
     Raises:
-        ValueError: on duplicate tags.
+        ValueError: on duplicate tags, or ``workers`` below 1.
         RuntimeError: a job raised (chained to its error, naming its tag).
             No new job starts after a failure; the jobs that finish are
             saved, so that a second call resumes.
     """
+    if workers < 1:
+        raise ValueError(f'run_jobs: workers must be at least 1, got '
+                         f'{workers}')
     tags = [job.tag for job in jobs]
     if len(set(tags)) != len(tags):
         raise ValueError(f'run_jobs: duplicate job tags in {tags}')

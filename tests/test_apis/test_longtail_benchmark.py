@@ -135,3 +135,10 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path, monkeypatch):
                                  cache_dir=str(cache),
                                  pin_cpu_kernels=False)
     assert results == {'EFL': [saved]}
+
+
+def test_zero_epochs_is_refused(tiny_lvis, tmp_path):
+    with pytest.raises(ValueError, match=r'max_epochs must be at least 1, '
+                       r'got 0 \(.*efl-demo-4e_synthetic-lvis.py\)'):
+        bench.demo_config(bench.DEMO_CONFIGS['EFL'], str(tiny_lvis),
+                          str(tmp_path), seed=0, max_epochs=0)

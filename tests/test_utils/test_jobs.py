@@ -46,9 +46,11 @@ def test_without_cache_everything_runs(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_duplicate_tags_are_refused():
+def test_duplicate_tags_and_no_workers_are_refused():
     with pytest.raises(ValueError, match=r"duplicate job tags.*'a', 'a'"):
         run_jobs([Job('a', dict), Job('a', dict)])
+    with pytest.raises(ValueError, match='workers must be at least 1, got 0'):
+        run_jobs([Job('a', dict)], workers=0)
 
 
 def _env_and_pid(name: str) -> dict:
