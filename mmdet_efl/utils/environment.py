@@ -15,7 +15,7 @@ simulator run records :func:`numeric_environment` next to its numbers.
 import os
 import platform
 import warnings
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import mmcv
 import mmdet
@@ -24,27 +24,29 @@ import numpy as np
 import torch
 
 
-def _has_avx2() -> bool:
-    # the hardware's, not PyTorch's dispatch, which ATEN_CPU_CAPABILITY caps
+def _cpuinfo(field: str) -> Optional[str]:
+    """The first ``field`` of /proc/cpuinfo (Linux), or None."""
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('flags'):
-                    return 'avx2' in line.split(':', 1)[1].split()
+                if line.startswith(field):
+                    return line.split(':', 1)[1].strip()
     except OSError:
         pass
+    return None
+
+
+def _has_avx2() -> bool:
+    # the hardware's, not PyTorch's dispatch, which ATEN_CPU_CAPABILITY caps
+    flags = _cpuinfo('flags')
+    if flags is not None:
+        return 'avx2' in flags.split()
     return torch.backends.cpu.get_cpu_capability() in ('AVX2', 'AVX512')
 
 
 def _cpu_model() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return (_cpuinfo('model name') or platform.processor()
+            or platform.machine())
 
 
 #: Environment variables that cap PyTorch's, oneDNN's and MKL's CPU kernels
@@ -61,10 +63,10 @@ def reproducible_cpu_env() -> Dict[str, str]:
     """The environment variables that make the benchmark's numbers the same
     on any x86-64 CPU with AVX2 (:data:`REPRODUCIBLE_CPU_KERNELS`; a value
     the user has set already is kept, with a warning if it is another
-    cap). Costs time on CPUs with wider
-    vectors (6-epoch benchmark run on an AVX512 AMD EPYC: 618 s against
-    496 s). Empty, with a warning, on CPUs without AVX2 (ARM, old x86):
-    their numbers cannot match the committed ones.
+    cap). Costs time on CPUs with wider vectors (6-epoch benchmark run on
+    an AVX512 AMD EPYC: 618 s against 496 s). Empty, with a warning, on
+    CPUs without AVX2 (ARM, old x86): their numbers cannot match the
+    committed ones.
 
     To be given to :func:`~mmdet_efl.utils.run_jobs`, which starts the
     jobs' processes with it: a process that has already run a kernel

@@ -151,7 +151,7 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
 
     if parallel:
         context = multiprocessing.get_context('spawn')
-        workers = max(1, min(workers, len(todo)))
+        workers = min(workers, len(todo))
         with _environ(env or {}), ProcessPoolExecutor(
                 workers, mp_context=context) as pool:
             futures = {
@@ -162,13 +162,14 @@ def run_jobs(jobs: Sequence[Job], cache_dir: Optional[str] = None,
             for future in as_completed(futures):
                 if future.cancelled():
                     continue
-                if future.exception() is not None:
-                    # keep what runs already, start nothing new
-                    failed.append((futures[future].tag, future.exception()))
-                    for other in futures:
-                        other.cancel()
+                job, error = futures[future], future.exception()
+                if error is None:
+                    finish(job, future.result())
                     continue
-                finish(futures[future], future.result())
+                # keep what runs already, start nothing new
+                failed.append((job.tag, error))
+                for other in futures:
+                    other.cancel()
     else:
         for job in todo:
             try:
