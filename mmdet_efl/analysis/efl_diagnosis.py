@@ -30,6 +30,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..utils.compat import trapezoid
 from .regime import (GROUP_ORDER, MAX_RARE_OVER_FREQ_GRAD_RATIO,
                      rare_over_frequent)
 from .training_curves import read_scalars, scalar_series
@@ -423,7 +424,7 @@ def diagnose(records: Optional[List[dict]] = None,
         steps, lrs = lr_series
         if len(steps) > 1:
             diag.classifier_exposure = float(
-                np.trapezoid(lrs, steps) * diag.bias_decay)
+                trapezoid(lrs, steps) * diag.bias_decay)
     _verdict(diag)
     return diag
 

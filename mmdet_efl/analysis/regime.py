@@ -24,6 +24,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..utils.compat import trapezoid
+
 #: focal loss's rare-to-frequent AP ratio must not exceed this (LVIS: 0.44)
 MAX_FL_APR_OVER_APF = 0.6
 #: the final ``G_rare / G_freq`` must not exceed this
@@ -90,7 +92,7 @@ def grad_ratio_summary(steps: Sequence[int], ratios: np.ndarray,
         mean = dict(final)
     else:
         span = steps[-1] - steps[0]
-        mean = {name: float(np.trapezoid(v, steps) / span)
+        mean = {name: float(trapezoid(v, steps) / span)
                 for name, v in per_step.items()}
     return dict(final=final, mean=mean)
 

@@ -9,12 +9,24 @@ end in ``torch.hub.load_state_dict_from_url``, which unpickles with
 ``weights_only=False`` and so executes whatever code a checkpoint carries.
 
 This module registers, for local paths and for every one of those URL
-schemes, a loader that keeps the restricted unpickler and allow-lists exactly
+schemes, a loader that keeps a restricted unpickler and allow-lists exactly
 the types MMEngine/MMDetection checkpoints hold. URLs are downloaded into
 torch.hub's cache (``$TORCH_HOME/hub/checkpoints``, as MMEngine does) and the
 downloaded file goes through the same check as a local one. Anything outside
 the allow-list is refused with :class:`UnsafeCheckpointError`, listing the
 offending globals, before any of it runs.
+
+Which restricted unpickler depends on torch:
+
+* torch >= 2.5: torch's own weights-only unpickler, its allow-list extended
+  for the one load (``torch.serialization.safe_globals``). It checks every
+  opcode, not only the globals.
+* torch < 2.5: its weights-only unpickler cannot be extended for one load
+  and refuses the numpy arrays and ``HistoryBuffer`` objects of every
+  MMEngine checkpoint, so ``torch.load`` runs with Python's unpickler whose
+  ``find_class`` resolves only the same allow-list (torch's own weights-only
+  globals plus ours). No other global can be loaded or called; objects of
+  the allowed types are rebuilt by pickle's standard rules.
 
 Opt-out for trusted legacy files: set ``MMDET_EFL_TRUST_CHECKPOINTS=1`` to
 load checkpoints with ``weights_only=False`` (full pickle, only for files
@@ -26,11 +38,14 @@ loader function's name without its first ten characters (``load_from_``);
 the loaders are named ``load_from_safe_<scheme>`` so that it reads
 ``safe_local``, ``safe_http``, ``safe_torchvision``, ...
 """
+import _compat_pickle
+import codecs
 import hashlib
 import logging
 import os
 import pickle
 import re
+import types
 import zipfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlparse
@@ -44,6 +59,10 @@ from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
 TRUST_ENV = 'MMDET_EFL_TRUST_CHECKPOINTS'
+#: Whether torch can extend its weights-only unpickler's allow-list for one
+#: load (torch >= 2.5); else :func:`load_checkpoint_safely` restricts
+#: Python's unpickler to the same allow-list.
+TORCH_HAS_SAFE_GLOBALS = hasattr(torch.serialization, 'safe_globals')
 # HistoryBuffer's built-in statistics; registers them lazily per instance.
 _HISTORY_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
 
@@ -168,27 +187,122 @@ def load_checkpoint_safely(filename: str,
                   logger='current')
         return torch.load(filename, map_location=map_location,
                           weights_only=False)
+    loader = (_load_weights_only if TORCH_HAS_SAFE_GLOBALS else
+              _load_allow_listed)
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
+        return loader(filename, map_location)
     except (EOFError, RuntimeError) as err:  # a corrupt archive or pickle
         raise ValueError(f'{source} could not be read as a PyTorch '
                          f'checkpoint ({type(err).__name__}: {err})') from err
+    except _Refused as err:
+        what = ', '.join(err.names)
     except pickle.UnpicklingError as err:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            try:
-                unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
-                    filename)
-            except Exception:  # not a zip checkpoint: report torch's reason
-                unsafe = []
-        what = ', '.join(sorted(unsafe)) or _weights_only_reason(err)
-        raise UnsafeCheckpointError(
-            f'Refused to load checkpoint {source}: it holds objects '
-            f'outside the allow-list of MMEngine/MMDetection checkpoints '
-            f'({what}). Nothing from it was executed. If you trust this '
-            f'file, set {TRUST_ENV}=1, or allow-list those types with '
-            f'torch.serialization.add_safe_globals.') from None
+        what = _refused_globals(filename) or _weights_only_reason(err)
+    raise UnsafeCheckpointError(
+        f'Refused to load checkpoint {source}: it holds objects '
+        f'outside the allow-list of MMEngine/MMDetection checkpoints '
+        f'({what}). Nothing from it was executed. If you trust this '
+        f'file, set {TRUST_ENV}=1, or allow-list those types with '
+        f'torch.serialization.add_safe_globals.')
+
+
+def _load_weights_only(filename: str, map_location: Optional[Any]) -> Any:
+    """torch's weights-only unpickler with our allow-list (torch >= 2.5)."""
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+
+
+def _refused_globals(filename: str) -> str:
+    """The globals of a zip checkpoint outside the allow-list, sorted and
+    comma-separated, as torch >= 2.5 lists them; '' where it cannot."""
+    if not TORCH_HAS_SAFE_GLOBALS:
+        return ''
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
+                filename)
+        except Exception:  # not a zip checkpoint: report torch's reason
+            unsafe = []
+    return ', '.join(sorted(unsafe))
+
+
+class _Refused(pickle.UnpicklingError):
+    """Globals outside the allow-list met by :func:`_load_allow_listed`."""
+
+    def __init__(self, names: List[str]) -> None:
+        super().__init__(', '.join(names))
+        self.names = names
+
+
+def _allow_list() -> Dict[str, Any]:
+    """``'module.name'`` -> object: the globals torch's weights-only
+    unpickler allows, plus :func:`checkpoint_safe_globals` (named as
+    ``torch.serialization.add_safe_globals`` names them)."""
+    from torch import _weights_only_unpickler
+    allowed = dict(_weights_only_unpickler._get_allowed_globals())
+    # Protocol 2 writes non-empty bytes (a numpy array's data) as
+    # _codecs.encode(text, 'latin1'); torch >= 2.5 allows it too.
+    allowed['_codecs.encode'] = codecs.encode
+    for entry in checkpoint_safe_globals():
+        obj, name = entry if isinstance(entry, tuple) else (
+            entry, f'{entry.__module__}.{entry.__qualname__}')
+        allowed[name] = obj
+    return allowed
+
+
+def _load_allow_listed(filename: str, map_location: Optional[Any]) -> Any:
+    """``torch.load`` with Python's unpickler restricted to
+    :func:`_allow_list` (torch < 2.5).
+
+    A global outside the list resolves to an inert placeholder, so that
+    unpickling goes on and every refused name is collected, then
+    :class:`_Refused` is raised; none of them is ever imported or called.
+    """
+    allowed = _allow_list()
+    refused: List[str] = []
+
+    class _Placeholder:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def __setstate__(self, state: Any) -> None:
+            pass
+
+    class Unpickler(pickle.Unpickler):
+
+        def find_class(self, module: str, name: str) -> Any:
+            # Protocols 0-2 name Python 2's modules (``__builtin__``): map
+            # them as pickle's own find_class does (the result is checked
+            # against the same list)
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+            key = f'{module}.{name}'
+            if key in allowed:
+                return allowed[key]
+            if key not in refused:
+                refused.append(key)
+            return _Placeholder
+
+    def load(file: Any, **kwargs: Any) -> Any:
+        return Unpickler(file, **kwargs).load()
+
+    restricted = types.ModuleType('mmdet_efl_allow_listed_pickle')
+    restricted.Unpickler = Unpickler
+    restricted.load = load
+    try:
+        result = torch.load(filename, map_location=map_location,
+                            pickle_module=restricted, weights_only=False)
+    except Exception:
+        # An allowed call that got a placeholder fails: the refusal is
+        # what to report. Without one, the error is the file's own (a
+        # corrupt archive, or a bytes(5) / getattr refusal of ours).
+        if not refused:
+            raise
+    if refused:
+        raise _Refused(sorted(refused))
+    return result
 
 
 def _weights_only_reason(err: pickle.UnpicklingError) -> str:

@@ -1,6 +1,10 @@
-"""Safe checkpoint loading: resume works on torch >= 2.6, pickled code is
-refused before it runs, from local files and from every URL scheme MMEngine
-loads through torch.hub (served here by a loopback HTTP server)."""
+"""Safe checkpoint loading: resume works on every supported torch, pickled
+code is refused before it runs, from local files and from every URL scheme
+MMEngine loads through torch.hub (served here by a loopback HTTP server).
+
+Every test runs with each restricted unpickler the installed torch can use:
+torch's weights-only one (torch >= 2.5) and Python's with the allow-list
+(the only one on torch < 2.5, also tested on newer torch)."""
 import functools
 import hashlib
 import json
@@ -20,12 +24,31 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader, Runner
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import load_from_local
+from mmengine.utils import digit_version
 
 import mmdet_efl  # noqa: F401
 from mmdet_efl.engine import (UnsafeCheckpointError, load_checkpoint_safely,
                               register_checkpoint_loader)
 from mmdet_efl.engine import checkpoint as safe_checkpoint
 from tests.helpers import CapturedLog, write_tiny_config
+
+#: torch.load's own default since torch 2.6, which MMEngine 0.10 relies on not
+#: being the case
+TORCH_LOADS_WEIGHTS_ONLY = digit_version(torch.__version__) >= \
+    digit_version('2.6.0')
+
+
+@pytest.fixture(autouse=True, params=['weights_only', 'allow_listed'])
+def unpickler(request, monkeypatch):
+    """Which restricted unpickler ``load_checkpoint_safely`` uses."""
+    if request.param == 'weights_only':
+        if not safe_checkpoint.TORCH_HAS_SAFE_GLOBALS:
+            pytest.skip(f'torch {torch.__version__} has no '
+                        'torch.serialization.safe_globals (torch >= 2.5): '
+                        'only the allow-listed unpickler runs')
+    else:
+        monkeypatch.setattr(safe_checkpoint, 'TORCH_HAS_SAFE_GLOBALS', False)
+    return request.param
 
 
 class _Payload:
@@ -145,23 +168,27 @@ def test_refusal_names_only_the_offending_globals(tmp_path):
     assert not marker.exists()
 
 
-def test_legacy_format_checkpoint_is_refused_with_torchs_reason(tmp_path):
-    """A pre-1.6 (non-zip) file cannot be listed; torch's reason is given,
-    on one line."""
+def test_legacy_format_checkpoint_is_refused_with_torchs_reason(tmp_path,
+                                                               unpickler):
+    """A pre-1.6 (non-zip) file cannot be listed by torch; its reason is
+    given, on one line (the allow-listed unpickler names the global)."""
     marker = tmp_path / 'pwned'
     ckpt = tmp_path / 'legacy.pth'
     torch.save({'meta': {'x': _Payload(marker)}}, ckpt,
                _use_new_zipfile_serialization=False)
     with pytest.raises(UnsafeCheckpointError) as err:
         load_checkpoint_safely(str(ckpt))
-    assert ('checkpoints (Unsupported global: GLOBAL io.open was not an '
-            'allowed global by default.') in str(err.value)
+    if unpickler == 'weights_only':
+        assert ('checkpoints (Unsupported global: GLOBAL io.open was not an '
+                'allowed global by default.') in str(err.value)
+    else:
+        assert 'checkpoints (io.open). Nothing' in str(err.value)
     assert '\n' not in str(err.value)
     assert not marker.exists()
 
 
 def test_legacy_refusal_without_torchs_marker_keeps_only_the_reason(
-        tmp_path):
+        tmp_path, unpickler):
     """torch words a blocked module differently (no "WeightsUnpickler
     error:"); its advice to set weights_only=False is left out all the
     same."""
@@ -170,8 +197,10 @@ def test_legacy_refusal_without_torchs_marker_keeps_only_the_reason(
                _use_new_zipfile_serialization=False)
     with pytest.raises(UnsafeCheckpointError) as err:
         load_checkpoint_safely(str(ckpt))
-    assert (f'checkpoints (Trying to load unsupported GLOBAL {os.name}.system '
-            f'whose module {os.name} is blocked.). Nothing') in str(err.value)
+    reason = (f'Trying to load unsupported GLOBAL {os.name}.system whose '
+              f'module {os.name} is blocked.' if unpickler == 'weights_only'
+              else f'{os.name}.system')
+    assert f'checkpoints ({reason}). Nothing' in str(err.value)
     assert 'weights_only' not in str(err.value)
 
 
@@ -300,9 +329,10 @@ def test_resume_continues_with_the_same_efl_state(trained, tmp_path):
     shutil.copytree(trained_work, work)
     (work / 'last_checkpoint').write_text(str(work / 'iter_4.pth'))
     ckpt = work / 'iter_4.pth'
-    # The stock MMEngine loader cannot read its own checkpoint on torch>=2.6
-    with pytest.raises(pickle.UnpicklingError):
-        load_from_local(str(ckpt), map_location='cpu')
+    if TORCH_LOADS_WEIGHTS_ONLY:
+        # The stock MMEngine loader cannot read its own checkpoint
+        with pytest.raises(pickle.UnpicklingError):
+            load_from_local(str(ckpt), map_location='cpu')
     saved = load_checkpoint_safely(str(ckpt))['state_dict']
     assert saved['bbox_head.loss_cls.neg_grad'].sum() > 0
 

@@ -8,12 +8,21 @@ runs on CPU (``torch.amp.GradScaler('cpu')``). ``tools/train.py --amp``
 picks this wrapper when CUDA is absent, so AMP runs can be tried and tested
 on CPU with the same backward, loss scaling, unscaling and skipped steps as
 on a GPU.
+
+torch < 2.3 has no CPU ``GradScaler``: there the wrapper runs bf16 autocast
+without loss scaling (bf16 needs none: it has fp32's exponent range), says
+so in the log, and refuses an explicit static or configured loss scale,
+which it could not honour.
 """
+import logging
 from typing import Optional, Union
 
 import torch
+from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmdet.registry import OPTIM_WRAPPERS
+
+from mmdet_efl.utils.compat import CPU_GRAD_SCALER, cpu_grad_scaler
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -51,15 +60,30 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                              f"dtype='bfloat16', got {dtype!r}")
         self.cast_dtype = torch.bfloat16
         self._scale_update_param = None
-        if loss_scale == 'dynamic':
-            self.loss_scaler = torch.amp.GradScaler('cpu')
-        elif isinstance(loss_scale, float):
-            self._scale_update_param = loss_scale
-            self.loss_scaler = torch.amp.GradScaler('cpu',
-                                                    init_scale=loss_scale)
-        elif isinstance(loss_scale, dict):
-            self.loss_scaler = torch.amp.GradScaler('cpu', **loss_scale)
-        else:
+        if not isinstance(loss_scale, (str, float, dict)) or (
+                isinstance(loss_scale, str) and loss_scale != 'dynamic'):
             raise ValueError('CPUAmpOptimWrapper: loss_scale must be '
                              "'dynamic', a float or a dict, got "
                              f'{loss_scale!r}')
+        if not CPU_GRAD_SCALER:
+            if loss_scale != 'dynamic':
+                raise ValueError(
+                    f'CPUAmpOptimWrapper: loss_scale={loss_scale!r} needs a '
+                    'CPU GradScaler, which torch >= 2.3 has (found torch '
+                    f"{torch.__version__}); use loss_scale='dynamic' to "
+                    'train bf16 without loss scaling')
+            print_log(
+                f'CPUAmpOptimWrapper: torch {torch.__version__} has no CPU '
+                'GradScaler (torch >= 2.3): bf16 autocast runs without loss '
+                'scaling, which bf16 does not need', logger='current',
+                level=logging.WARNING)
+            # A disabled scaler: scale() returns the loss as it is and
+            # step() steps, so AmpOptimWrapper's methods run unchanged.
+            self.loss_scaler = torch.cuda.amp.GradScaler(enabled=False)
+        elif loss_scale == 'dynamic':
+            self.loss_scaler = cpu_grad_scaler()
+        elif isinstance(loss_scale, float):
+            self._scale_update_param = loss_scale
+            self.loss_scaler = cpu_grad_scaler(init_scale=loss_scale)
+        else:
+            self.loss_scaler = cpu_grad_scaler(**loss_scale)

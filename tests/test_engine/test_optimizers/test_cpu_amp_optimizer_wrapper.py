@@ -1,6 +1,7 @@
 """``tools/train.py --amp`` on a CPU-only machine: bf16 autocast with a CPU
-GradScaler (CPUAmpOptimWrapper). A few iterations of the demo config stay
-finite and their EFL statistics match an fp32 run."""
+GradScaler (CPUAmpOptimWrapper; without loss scaling on torch < 2.3, which
+has no CPU GradScaler). A few iterations of the demo config stay finite and
+their EFL statistics match an fp32 run."""
 import math
 
 import pytest
@@ -9,7 +10,9 @@ from mmengine.optim import AmpOptimWrapper
 
 from mmdet_efl.engine import CPUAmpOptimWrapper
 from mmdet_efl.engine.launch import train
-from tests.helpers import write_tiny_config
+from mmdet_efl.engine.optimizers import cpu_amp_optimizer_wrapper
+from mmdet_efl.utils.compat import CPU_GRAD_SCALER
+from tests.helpers import CapturedLog, write_tiny_config
 
 ITERS = 3
 # bf16 rounds the logits the head's conv produces to 8 significant bits.
@@ -36,11 +39,13 @@ def test_amp_training_on_cpu_matches_fp32(tiny_lvis, tmp_path):
     assert isinstance(wrapper, CPUAmpOptimWrapper)
     assert isinstance(wrapper, AmpOptimWrapper)
     assert wrapper.cast_dtype == torch.bfloat16
-    # the dynamic loss scale was applied (and never hit an overflow)
-    assert wrapper.loss_scaler.get_scale() == 2.0**16
+    # the dynamic loss scale was applied (and never hit an overflow);
+    # without a CPU GradScaler, none
+    scale = 2.0**16 if CPU_GRAD_SCALER else 1.0
+    assert wrapper.loss_scaler.get_scale() == scale
     loss_a = fp32.model.bbox_head.loss_cls
     loss_b = amp.model.bbox_head.loss_cls
-    assert loss_b._loss_scale == 2.0**16  # handed over by the hook
+    assert loss_b._loss_scale == scale  # handed over by the hook
     for key, rtol in (('pos_grad', POS_RTOL), ('neg_grad', NEG_RTOL)):
         a, b = getattr(loss_a, key), getattr(loss_b, key)
         assert torch.isfinite(b).all() and b.sum() > 0
@@ -56,7 +61,11 @@ def test_amp_training_on_cpu_matches_fp32(tiny_lvis, tmp_path):
     # the checkpoint carries the scaler's state for resuming
     ckpt = torch.load(tmp_path / 'amp' / f'iter_{ITERS}.pth',
                       weights_only=False)
-    assert ckpt['optimizer']['loss_scaler']['scale'] == 2.0**16
+    scaler_state = ckpt['optimizer']['loss_scaler']
+    if CPU_GRAD_SCALER:
+        assert scaler_state['scale'] == 2.0**16
+    else:
+        assert scaler_state == {}
 
 
 def test_wrapper_refuses_other_dtypes():
@@ -67,6 +76,40 @@ def test_wrapper_refuses_other_dtypes():
     with pytest.raises(ValueError, match='loss_scale must be'):
         CPUAmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1),
                            loss_scale=512)
-    static = CPUAmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1),
-                                loss_scale=512.0)
-    assert static.loss_scaler.get_scale() == 512.0
+    if CPU_GRAD_SCALER:
+        static = CPUAmpOptimWrapper(
+            optimizer=torch.optim.SGD(params, lr=0.1), loss_scale=512.0)
+        assert static.loss_scaler.get_scale() == 512.0
+
+
+@pytest.mark.parametrize('loss_scale', ['dynamic', 512.0,
+                                        dict(init_scale=8.0)])
+def test_without_a_cpu_grad_scaler_bf16_runs_unscaled_and_says_so(
+        monkeypatch, loss_scale):
+    """torch < 2.3 (simulated here on any torch): 'dynamic' (what --amp
+    sets) trains bf16 without loss scaling and warns; a static or configured
+    scale, which cannot be honoured, is refused by name."""
+    monkeypatch.setattr(cpu_amp_optimizer_wrapper, 'CPU_GRAD_SCALER', False)
+    param = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.SGD([param], lr=0.5)
+    if loss_scale != 'dynamic':
+        with pytest.raises(ValueError) as err:
+            CPUAmpOptimWrapper(optimizer=optimizer, loss_scale=loss_scale)
+        assert str(err.value) == (
+            f'CPUAmpOptimWrapper: loss_scale={loss_scale!r} needs a CPU '
+            f'GradScaler, which torch >= 2.3 has (found torch '
+            f"{torch.__version__}); use loss_scale='dynamic' to train bf16 "
+            'without loss scaling')
+        return
+    with CapturedLog() as log:
+        wrapper = CPUAmpOptimWrapper(optimizer=optimizer)
+    assert (f'WARNING CPUAmpOptimWrapper: torch {torch.__version__} has no '
+            'CPU GradScaler (torch >= 2.3): bf16 autocast runs without loss '
+            'scaling, which bf16 does not need') in log.text
+    assert wrapper.loss_scaler.get_scale() == 1.0
+    with wrapper.optim_context(torch.nn.Linear(1, 1)):
+        loss = (param * torch.tensor([1.0, 3.0])).sum()
+    wrapper.update_params(loss)
+    # d loss / d param = (1, 3), unscaled: one SGD step of lr 0.5
+    assert param.tolist() == [0.5, -0.5]
+    assert wrapper.state_dict()['loss_scaler'] == {}

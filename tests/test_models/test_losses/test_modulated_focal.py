@@ -243,7 +243,10 @@ def test_compile_options_are_known_to_this_torch():
     for key in options:
         section, name = key.split('.')
         assert hasattr(getattr(config, section), name), key
-    assert options == {'cpp.enable_floating_point_contract_flag': 'fast'}
+    fma = 'cpp.enable_floating_point_contract_flag'
+    # torch < 2.4 lacks the option and compiles without it
+    want = {fma: 'fast'} if hasattr(config.cpp, fma.split('.')[1]) else {}
+    assert options == want
 
 
 @pytest.mark.parametrize('mode', ['0', '1'])

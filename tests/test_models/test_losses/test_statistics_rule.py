@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from mmdet_efl.engine.hooks.gradient_collector_hook import loss_scale
 from mmdet_efl.models.losses import EqualizedFocalLoss
+from mmdet_efl.utils.compat import CPU_GRAD_SCALER
 
 C = 5
 S = 8.0  # scale factor s
@@ -75,6 +76,8 @@ def test_element_wise_upstream_is_honoured():
     assert not torch.isclose(neg.sum(), unweighted, rtol=0.1)
 
 
+@pytest.mark.skipif(not CPU_GRAD_SCALER,
+                    reason='torch < 2.3 has no CPU GradScaler')
 def test_element_wise_upstream_with_amp_loss_scale_divided_out():
     """Under a real GradScaler (CPU) the per-element upstream includes the
     loss scale; with the scale handed over (as GradientCollectorHook does
