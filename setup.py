@@ -17,11 +17,15 @@ setup(
     long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmdet_efl', 'mmdet_efl.*']),
+    # The ranges are what the support matrix tests (README "Supported
+    # stacks", requirements/stacks/): its lowest stack pins each lower bound.
+    # torch (>= 2.1) is not listed, so that pip never replaces a user's
+    # CUDA build; importing mmdet_efl checks it.
     python_requires='>=3.8',
     install_requires=[
-        'mmdet>=3.0.0,<3.4.0',
-        'mmengine>=0.7.1,<1.0.0',
-        'mmcv>=2.0.0rc4,<2.2.0',
+        'mmdet>=3.2.0,<3.4.0',
+        'mmengine>=0.10.3,<1.0.0',
+        'mmcv>=2.1.0,<2.2.0',
         # pkg_resources is imported at run time by `mmdet::` base configs.
         'setuptools<81',
         'pycocotools',

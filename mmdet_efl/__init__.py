@@ -4,8 +4,12 @@ Importing the package registers its losses, heads, hooks and metrics in
 mmdet's registries, installs the safe checkpoint loader and lets the lvis-api
 run on numpy 2.
 """
-from . import datasets, engine, evaluation, models  # noqa: F401
-from . import analysis, apis  # noqa: F401
-from .version import __version__
+from .utils.compat import check_torch_version
+
+check_torch_version()
+
+from . import datasets, engine, evaluation, models  # noqa: F401,E402
+from . import analysis, apis  # noqa: F401,E402
+from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

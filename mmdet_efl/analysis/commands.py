@@ -15,8 +15,8 @@ from mmdet_efl.datasets import label_counts
 
 from .dense_samples import (analysis_dataset_cfg, build_analysis_dataset,
                             consume, iter_dense_samples)
-from .efl_diagnosis import (diagnose_work_dir, plot_diagnosis,
-                            trainable_parameter_names, train_groups)
+from .efl_diagnosis import (diagnose_work_dir, parameter_names,
+                            plot_diagnosis, train_groups)
 from .focusing_factors import (category_state_from_checkpoint,
                                plot_focusing_factors)
 from .loss_distribution import (DEFAULT_GAMMAS, LossCollector,
@@ -264,7 +264,7 @@ def efl_diagnosis_main(argv: Optional[List[str]] = None) -> dict:
         groups = train_groups(cfg, args.train_ann_file, args.data_root)
         head = cfg.model.get('bbox_head', {})
         loss_cfg = head.get('loss_cls') if head else None
-        names = trainable_parameter_names(cfg)
+        names = parameter_names(cfg)
     try:
         records = read_scalars(args.work_dir)
     except FileNotFoundError:  # checkpoints only

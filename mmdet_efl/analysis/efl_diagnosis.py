@@ -25,7 +25,8 @@ import glob
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (Dict, List, Mapping, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 import torch
@@ -220,8 +221,18 @@ class CheckpointState:
     optimizer: Optional[str] = None
 
 
+class ParameterNames(NamedTuple):
+    """A model's parameter names in ``named_parameters`` order (the order
+    MMEngine's optimiser constructor adds them in): all of them, and the
+    trainable ones: with one group per parameter, some MMEngine releases
+    (0.10.3) give frozen parameters groups too, others (0.10.7) leave them
+    out."""
+    all: List[str]
+    trainable: List[str]
+
+
 def read_checkpoint(path: str, loss_key: Optional[str] = None,
-                    param_names: Optional[Sequence[str]] = None
+                    param_names: Optional[ParameterNames] = None
                     ) -> CheckpointState:
     """The gradient statistics of ``loss_key`` (found by its ``pos_grad``
     buffer when None) and, where it can be told, the per-category
@@ -230,9 +241,9 @@ def read_checkpoint(path: str, loss_key: Optional[str] = None,
     Args:
         path: a checkpoint of MMEngine's ``CheckpointHook``.
         loss_key: the loss module's name (``bbox_head.loss_cls``).
-        param_names: the model's trainable parameters in order
-            (:func:`trainable_parameter_names`), to find the bias's
-            optimiser group when there is one group per parameter.
+        param_names: the model's parameter names
+            (:func:`parameter_names`), to find the bias's optimiser group
+            when there is one group per parameter.
 
     Raises:
         KeyError: the checkpoint holds no category-adaptive loss state, or
@@ -297,33 +308,40 @@ def classifier_bias(state: Mapping[str, torch.Tensor], num_classes: int
 
 
 def _param_group_of(ckpt: dict, name: str,
-                    param_names: Optional[Sequence[str]]) -> Optional[dict]:
+                    param_names: Optional[ParameterNames]) -> Optional[dict]:
     """The checkpoint's optimiser group of parameter ``name``: the only
-    group, or, given the trainable parameters in ``named_parameters``
-    order (the order MMEngine's optimiser constructor adds them in), the
-    group holding its index. None when it can not be told."""
+    group, or, given the model's parameter names, the group holding its
+    index among those the groups count. None when it can not be told."""
     optim = ckpt.get('optimizer')
     if not optim or 'param_groups' not in optim:
         return None
     groups = optim['param_groups']
     if len(groups) == 1:
         return groups[0]
-    if param_names is None or name not in param_names or \
-            sum(len(g['params']) for g in groups) != len(param_names):
+    if param_names is None:
         return None
-    index = list(param_names).index(name)
+    total = sum(len(g['params']) for g in groups)
+    order = next((names for names in (param_names.trainable,
+                                      param_names.all)
+                  if len(names) == total and name in names), None)
+    if order is None:
+        return None
+    index = list(order).index(name)
     return next((g for g in groups if index in g['params']), None)
 
 
-def trainable_parameter_names(cfg) -> List[str]:
-    """Names of a config's trainable parameters, in the order MMEngine's
-    optimiser constructor indexes them (the model is built, not loaded)."""
+def parameter_names(cfg) -> ParameterNames:
+    """A config's parameter names, all and trainable, in the order
+    MMEngine's optimiser constructor indexes them (the model is built, not
+    loaded)."""
     from mmengine.registry import init_default_scope
 
     from mmdet.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
-    return [n for n, p in model.named_parameters() if p.requires_grad]
+    named = list(model.named_parameters())
+    return ParameterNames(all=[n for n, _ in named],
+                          trainable=[n for n, p in named if p.requires_grad])
 
 
 def _ratio(pos: np.ndarray, neg: np.ndarray, clamp: bool = True
@@ -610,7 +628,7 @@ def diagnose_work_dir(work_dir: str,
                       groups: Optional[Mapping[str, Sequence[int]]] = None,
                       loss_cfg: Optional[Mapping] = None,
                       loss_key: Optional[str] = None,
-                      param_names: Optional[Sequence[str]] = None,
+                      param_names: Optional[ParameterNames] = None,
                       records: Optional[List[dict]] = None) -> Diagnosis:
     """:func:`diagnose` from a work dir: its newest ``scalars.json`` and its
     last two checkpoints (or ``checkpoints``).

@@ -8,10 +8,12 @@ import torch
 from mmengine.config import Config
 
 from mmdet_efl.analysis.commands import efl_diagnosis_main
-from mmdet_efl.analysis.efl_diagnosis import (CheckpointState, diagnose,
+from mmdet_efl.analysis.efl_diagnosis import (CheckpointState,
+                                              ParameterNames,
+                                              _param_group_of, diagnose,
+                                              parameter_names,
                                               read_checkpoint,
-                                              saturated_since,
-                                              trainable_parameter_names)
+                                              saturated_since)
 
 
 def _records(series, lr=0.01, s=8):
@@ -124,7 +126,7 @@ def test_demo_work_dir(tiny_runs, tmp_path, capsys):
     run = tiny_runs['EFL']
     cfg = Config.fromfile(str(run['config']))
     state = read_checkpoint(str(run['checkpoint']),
-                            param_names=trainable_parameter_names(cfg))
+                            param_names=parameter_names(cfg))
     assert state.loss_key == 'bbox_head.loss_cls'
     saved = torch.load(run['checkpoint'], weights_only=False)
     # two anchors per location: channel a * C + c, summed per category
@@ -214,3 +216,21 @@ def test_dino_with_efl_as_loss_cls(tiny_lvis, tmp_path, capsys):
     # one classification branch per decoder layer and one for the encoder
     branches = [saved[f'bbox_head.cls_branches.{i}.bias'] for i in (0, 1)]
     np.testing.assert_allclose(state.bias, sum(branches).double().numpy())
+
+
+@pytest.mark.parametrize('frozen_in_groups', [False, True])
+def test_bias_group_found_with_or_without_frozen_parameters(
+        frozen_in_groups):
+    """One optimiser group per parameter: the bias's group is found whether
+    the optimiser constructor gave the frozen parameter a group or not."""
+    names = ParameterNames(all=['frozen.w', 'head.w', 'head.cls.bias'],
+                           trainable=['head.w', 'head.cls.bias'])
+    order = names.all if frozen_in_groups else names.trainable
+    groups = [dict(params=[i], weight_decay=float(i), lr=0.1)
+              for i in range(len(order))]
+    ckpt = dict(optimizer=dict(param_groups=groups))
+    group = _param_group_of(ckpt, 'head.cls.bias', names)
+    assert group['weight_decay'] == (2.0 if frozen_in_groups else 1.0)
+    # groups that count neither list: not told
+    ckpt['optimizer']['param_groups'] = groups + [dict(params=[9])]
+    assert _param_group_of(ckpt, 'head.cls.bias', names) is None

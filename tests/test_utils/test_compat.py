@@ -1,5 +1,6 @@
 """The version shims pick the API the installed numpy / torch has."""
 import numpy as np
+import pytest
 import torch
 from mmengine.utils import digit_version
 
@@ -28,3 +29,13 @@ def test_cpu_grad_scaler_exists_from_torch_2_3():
 def test_weights_only_allow_list_is_extensible_from_torch_2_5():
     assert checkpoint.TORCH_HAS_SAFE_GLOBALS == (
         TORCH >= digit_version('2.5.0'))
+
+
+def test_torch_older_than_the_matrix_is_refused_by_name():
+    compat.check_torch_version('2.1.0')
+    compat.check_torch_version('2.13.0+cpu')
+    with pytest.raises(ImportError) as err:
+        compat.check_torch_version('2.0.1+cu118')
+    assert str(err.value) == (
+        'mmdet-efl needs torch >= 2.1.0 (the oldest of its tested stacks, '
+        'README "Supported stacks"); found torch 2.0.1+cu118')
