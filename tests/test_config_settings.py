@@ -462,7 +462,51 @@ def check_yolox(cfg, name):
         assert (loss.gamma, loss.alpha) == (2.0, 0.25)
 
 
+# RetinaNet paper: Table 1e's speed/accuracy grid and Table 2 are test-dev
+TEST_DEV_ROWS = {
+    f'retinanet_r{depth}_fpn_fl-1x_coco-{scale}.py'
+    for depth in (50, 101) for scale in (400, 500, 600, 700, 800)
+} | {'retinanet_r101_fpn_fl-ms-640-800-1.5x_coco.py'}
+
+
+def check_test_dev(cfg, name):
+    """A test-dev submission config is its row's validation config with
+    mmdet's test-dev test loop: test2017 images and the image-info file,
+    results formatted to a json file only."""
+    base_name = name.replace('_test-dev.py', '.py')
+    assert base_name in TEST_DEV_ROWS
+    base = Config.fromfile(str(REPO / 'configs/retinanet' / base_name))
+    check_coco_retinanet(cfg, base_name)
+    data = cfg.test_dataloader.dataset
+    assert (data.ann_file, data.data_prefix) == (
+        'annotations/image_info_test-dev2017.json', dict(img='test2017/'))
+    assert data.test_mode is True
+    metric = cfg.test_evaluator
+    assert (metric.type, metric.metric, metric.format_only) == \
+        ('CocoMetric', 'bbox', True)
+    assert metric.ann_file == data.data_root + data.ann_file
+    assert metric.outfile_prefix == \
+        f'./work_dirs/{name[:-len(".py")]}/test'
+    ours, theirs = cfg.to_dict(), base.to_dict()
+    for key in ('test_dataloader', 'test_evaluator'):
+        ours.pop(key), theirs.pop(key)
+    assert ours == theirs
+    # the val split stays for validation
+    assert cfg.val_dataloader.dataset.ann_file == \
+        'annotations/instances_val2017.json'
+    assert cfg.test_dataloader.dataset.pipeline == \
+        cfg.val_dataloader.dataset.pipeline
+
+
+def test_every_test_dev_row_has_a_submission_config():
+    present = {p.name for p in CONFIGS}
+    assert TEST_DEV_ROWS <= present
+    assert {n.replace('.py', '_test-dev.py') for n in TEST_DEV_ROWS} <= \
+        present
+
+
 FAMILIES = [
+    (r'_test-dev\.py$', check_test_dev),
     (r'^yolox.*_lvis-v1\.py$', check_yolox),
     (r'_openimages-challenge\.py$', check_openimages),
     (r'^(?!yolox).*_lvis-v1\.py$', check_lvis),
@@ -574,8 +618,11 @@ def test_configs_readme_lists_every_config():
     assert "papers' published results, not ours" in readme
 
 
+# test-dev submission configs test on another split by design
+# (check_test_dev)
 ALL_CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
-                     if '_base_' not in p.parts)
+                     if '_base_' not in p.parts
+                     and not p.name.endswith('_test-dev.py'))
 
 
 @pytest.mark.parametrize('path', ALL_CONFIGS,
