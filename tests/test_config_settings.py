@@ -98,6 +98,10 @@ SOURCES = {
     'yolox.s': (4.0, f'{EFL} Table 8 caption'),
     'yolox.topk': (18, f'{EFL} appendix A; {UP_YOLOX} top_n'),
     'yolox.anchor_scales': ([3, 4], f'{UP_YOLOX} anchor_scales'),
+    'yolox.anchors_per_location': (2, f'{UP_YOLOX} roi_head num_point'),
+    'yolox.prior': (0.001, f'{UP_YOLOX} roi_head init_prior'),
+    'yolox.head_stacked_convs': (2, f'{UP_YOLOX} roi_head YoloXHead '
+                                 '(YOLOX\'s head)'),
     'yolox.giou_weight': (1.0, f'{UP_YOLOX} loc_loss iou_loss'),
     'yolox.l1_weight_per_coordinate': (1.0 / 4, f'{UP_YOLOX} loc_loss '
                                        'l1_loss (weight 1, mean over 4 N)'),
@@ -426,7 +430,13 @@ def check_yolox(cfg, name):
         assert lr == V('yolox.stock_lr_64')
         return
     assert lr == pytest.approx(V('yolox.lr_64'))
-    assert head.type == 'ATSSIoUHead' and _prior(cfg) == V('lvis.prior')
+    # YOLOX's head, the improved baseline's supervisor and predictor
+    assert head.type == 'YOLOXIoUHead'
+    assert head.prior_prob == V('yolox.prior')
+    assert head.stacked_convs == V('yolox.head_stacked_convs')
+    assert head.norm_cfg == dict(type='BN', momentum=0.03, eps=0.001)
+    assert head.act_cfg == dict(type='Swish')
+    assert model.bbox_head.num_base_priors == V('yolox.anchors_per_location')
     assert head.get('use_iou_branch', True)
     assert test.nms_pre == V('yolox.test_nms_pre')
     anchors = head.anchor_generator
@@ -440,10 +450,15 @@ def check_yolox(cfg, name):
         type='L1Loss', loss_weight=V('yolox.l1_weight_per_coordinate'))
     assert list(head.bbox_coder.target_stds) == V('yolox.coder_stds')
     assert list(head.bbox_coder.target_means) == [0.0] * 4
-    assert decay[id(model.bbox_head.atss_cls.bias)] == \
-        pytest.approx(V('yolox.cls_bias_decay'))
-    assert decay[id(model.bbox_head.atss_reg.bias)] == 0
-    assert decay[id(model.bbox_head.atss_cls.weight)] == 5e-4
+    for level in range(3):
+        assert decay[id(model.bbox_head.multi_level_conv_cls[level].bias)] \
+            == pytest.approx(V('yolox.cls_bias_decay'))
+        assert decay[id(model.bbox_head.multi_level_conv_reg[level].bias)] \
+            == 0
+        assert decay[id(model.bbox_head.multi_level_conv_iou[level].bias)] \
+            == 0
+        assert decay[id(
+            model.bbox_head.multi_level_conv_cls[level].weight)] == 5e-4
     loss = head.loss_cls
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert 'YOLOXModeSwitchHook' in hooks and 'EMAHook' in hooks
