@@ -1,11 +1,14 @@
-"""Every config's key hyper-parameters against the papers.
+"""Every config's key hyper-parameters against the papers and, where the
+papers are silent, the authors' released configs.
 
-The expectations are derived from the file name (mmdet naming) and the
-papers' text, not read back from the configs: anchors, ATSS top-k, EFL's s,
-gamma_b and alpha, the prior, warm-up, gradient clipping, lr for a batch of
-16, schedule, sampler, and the test-time detections and score threshold.
-Editing a config away from the paper, or adding a config no family here
-describes, fails this test.
+The expectations are derived from the file name (mmdet naming) and from
+``SOURCES``, a table written from the papers and the authors' files (never
+read back from the configs): anchors, ATSS top-k, EFL's s, gamma_b and
+alpha, the prior, warm-up, gradient clipping, lr, schedule, sampler, image
+scales, box losses, and the test-time candidates, NMS, detections and score
+threshold. ``configs/README.md`` carries the same table with the same
+sources. Editing a config away from its source, or adding a config no family
+here describes, fails this test.
 """
 import inspect
 import re
@@ -20,6 +23,100 @@ import mmdet_efl  # noqa: F401
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
                  if '_base_' not in p.parts and 'demo' not in p.parts)
+
+FL = 'RetinaNet paper'
+EFL = 'EFL paper'
+UP_IB = ('United-Perception configs/det/efl/'
+         'efl_improved_baseline_r50_2x_rfs.yaml')
+UP_OI = 'United-Perception configs/det/efl/efl_oids_r50_2x_random.yaml'
+UP_YOLOX = 'United-Perception configs/det/efl/efl_yolox_small.yaml'
+DETECTRON = 'Detectron detectron/core/config.py'
+MMDET = 'mmdet 3.3 stock config'
+JITTER = [640, 672, 704, 736, 768, 800]
+# setting: (value, source). Written from the sources, not from the configs;
+# configs/README.md lists the same rows.
+SOURCES = {
+    # RetinaNet paper (COCO)
+    'retinanet.lr_16': (0.01, f'{FL} sec. 4.1, Optimization'),
+    'retinanet.prior': (0.01, f'{FL} sec. 4.1, Initialization'),
+    'retinanet.box_loss': ('SmoothL1Loss', f'{FL} sec. 4.1 "standard smooth '
+                           'L1 loss"'),
+    'retinanet.smooth_l1_beta': (0.11, f'{DETECTRON} RETINANET.'
+                                 'BBOX_REG_BETA'),
+    'retinanet.box_loss_weight': (1.0, f'{DETECTRON} RETINANET.'
+                                  'BBOX_REG_WEIGHT'),
+    'retinanet.relu_before_p7': (True, f'{FL} sec. 4 footnote 2'),
+    'retinanet.warmup': (500, f'{MMDET} retinanet_r50_fpn_1x_coco.py '
+                         '(Detectron SOLVER.WARM_UP_ITERS 500)'),
+    'retinanet.test_score_thr': (0.05, f'{DETECTRON} RETINANET.'
+                                 'INFERENCE_TH'),
+    'retinanet.test_nms_pre': (1000, f'{DETECTRON} RETINANET.'
+                               'PRE_NMS_TOP_N'),
+    'retinanet.test_nms': (0.5, 'Detectron retinanet_R-50-FPN_1x.yaml '
+                           'TEST.NMS'),
+    'retinanet.test_max_per_img': (100, f'{DETECTRON} TEST.'
+                                   'DETECTIONS_PER_IM'),
+    'retinanet.table2_scales': (JITTER, f'{FL} Table 2 "scale jitter"; '
+                                'Detectron e2e_mask_rcnn_X-152-32x8d-FPN-'
+                                'IN5k_1.44x.yaml TRAIN.SCALES'),
+    'retinanet.table2_epochs': (18, f'{FL} Table 2 "1.5x longer"'),
+    # EFL paper, LVIS v1
+    'lvis.lr_16': (0.02, f'{EFL} sec. 4.1'),
+    'lvis.weight_decay': (1e-4, f'{EFL} sec. 4.1'),
+    'lvis.prior': (0.001, f'{EFL} sec. 4.1'),
+    'lvis.epochs': (24, f'{EFL} sec. 4.1 "2x"'),
+    'lvis.rfs_thr': (1e-3, f'{EFL} sec. 4.1; {UP_IB} sampler t'),
+    'lvis.train_scales': (JITTER, f'{EFL} sec. 4.1 "scale jitter"; '
+                          f'{UP_IB} train_resize scales'),
+    'lvis.test_scale': (800, f'{EFL} sec. 4.1'),
+    'lvis.test_score_thr': (0.0, f'{EFL} sec. 4.1'),
+    'lvis.test_max_per_img': (300, f'{EFL} sec. 4.1'),
+    'lvis.test_nms': (0.5, f'{UP_IB} merger nms_iou_thresh'),
+    'lvis.warmup': (1000, f'{EFL} sec. 4.1 "from 1000 to 6000"'),
+    'lvis.warmup_stabilised': (6000, f'{EFL} sec. 4.1 "from 1000 to 6000"'),
+    'lvis.clip_stabilised': (35, f'{EFL} sec. 4.1'),
+    'improved.topk': (18, f'{EFL} sec. 4.1'),
+    'improved.anchor_scales': ([6, 8], f'{EFL} sec. 4.1'),
+    'improved.giou_weight': (1.0, f'{UP_IB} loc_loss loss_weight'),
+    'improved.test_nms_pre': (6000, f'{UP_IB} roi_predictor '
+                              'pre_nms_top_n'),
+    'atss.giou_weight': (2.0, f'{MMDET} atss_r50_fpn_1x_coco.py (EFL '
+                         'Table 1 "ATSS [47]")'),
+    'mmdet.test_nms_pre': (1000, f'{MMDET} (no released config)'),
+    # EFL Table 9 (COCO), Table 7 (OpenImages)
+    'coco.train_scales': (JITTER, f'{EFL} appendix C "consistent with '
+                          'those in LVIS"'),
+    'oi.train_scale': (800, f'{UP_OI} train_resize scales'),
+    'oi.warmup': (500, f'{UP_OI} warmup_epochs 0.004776 of 1.719425 '
+                  'epochs = 180k iterations'),
+    'oi.iters': (180000, f'{EFL} sec. 4.5'),
+    'oi.steps': ([120000, 160000], f'{EFL} sec. 4.5'),
+    # EFL Table 8 (YOLOX*)
+    'yolox.lr_64': (0.0003125 * 64, f'{UP_YOLOX} optimizer lr'),
+    'yolox.min_lr_ratio': (0.05, f'{UP_YOLOX} min_lr_scale'),
+    'yolox.stock_lr_64': (0.01, f'{MMDET} yolox_s_8xb8-300e_coco.py'),
+    'yolox.s': (4.0, f'{EFL} Table 8 caption'),
+    'yolox.topk': (18, f'{EFL} appendix A; {UP_YOLOX} top_n'),
+    'yolox.anchor_scales': ([3, 4], f'{UP_YOLOX} anchor_scales'),
+    'yolox.anchors_per_location': (2, f'{UP_YOLOX} roi_head num_point'),
+    'yolox.prior': (0.001, f'{UP_YOLOX} roi_head init_prior'),
+    'yolox.head_stacked_convs': (2, f'{UP_YOLOX} roi_head YoloXHead '
+                                 '(YOLOX\'s head)'),
+    'yolox.giou_weight': (1.0, f'{UP_YOLOX} loc_loss iou_loss'),
+    'yolox.l1_weight_per_coordinate': (1.0 / 4, f'{UP_YOLOX} loc_loss '
+                                       'l1_loss (weight 1, mean over 4 N)'),
+    'yolox.coder_stds': ([1.0] * 4, 'United-Perception bbox_helper '
+                         'bbox2offset weights (1, 1, 1, 1)'),
+    'yolox.test_nms': (0.65, f'{UP_YOLOX} merger nms_iou_thresh'),
+    'yolox.test_nms_pre': (1000, f'{UP_YOLOX} roi_predictor '
+                           'pre_nms_top_n'),
+    'yolox.cls_bias_decay': (1e-4, f'{EFL} appendix A (authors\' config: '
+                             '5e-4; the paper\'s value is kept)'),
+}
+
+
+def V(key):
+    return SOURCES[key][0]
 
 
 def _get(cfg, dotted):
@@ -56,13 +153,26 @@ def _check_schedule(cfg, epochs, steps, warmup, clip, lr):
     assert linear['start_factor'] == 0.001
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == \
-        ('SGD', lr, 0.9, 0.0001)
+        ('SGD', lr, 0.9, V('lvis.weight_decay'))
     assert cfg.auto_scale_lr.base_batch_size == 16
     clip_cfg = cfg.optim_wrapper.get('clip_grad')
     if clip:
-        assert clip_cfg['max_norm'] == 35 and clip_cfg['norm_type'] == 2
+        assert clip_cfg['max_norm'] == V('lvis.clip_stabilised')
+        assert clip_cfg['norm_type'] == 2
     else:
         assert not clip_cfg
+
+
+def _train_scales(pipeline):
+    """Short sides the training pipeline resizes to."""
+    resize = [t for t in pipeline if 'Resize' in t['type']]
+    assert len(resize) == 1
+    resize = resize[0]
+    if resize['type'] == 'RandomChoiceResize':
+        assert all(long == 1333 for long, _ in resize['scales'])
+        return [short for _, short in resize['scales']]
+    assert resize['type'] == 'Resize' and resize['keep_ratio']
+    return [resize['scale'][1]]
 
 
 def _check_loss(cfg, name):
@@ -97,17 +207,32 @@ def _check_loss(cfg, name):
         assert (loss.gamma, loss.alpha) == (gamma, alpha)
 
 
+def _table5_or_improved(name):
+    """The improved baseline and the rows of its ablation (EFL Table 5: EFL
+    on ATSS with or without STS, IB, IA), which share its box-loss weight
+    and test-time candidates."""
+    return name.startswith(('atss-iou', 'atss-sts')) or (
+        name.startswith('atss_') and '_efl' in name)
+
+
 def _check_atss(cfg, name):
     head = cfg.model.bbox_head
     improved = name.startswith('atss-iou')
     iou_branch = improved or 'sts-ib' in name
     two_scales = improved or 'sts-ia' in name
     assert head.type == ('ATSSIoUHead' if iou_branch else 'ATSSHead')
+    assert head.get('use_iou_branch', True)
     anchors = head.anchor_generator
+    giou = V('improved.giou_weight') if _table5_or_improved(name) \
+        else V('atss.giou_weight')
+    assert head.loss_bbox == dict(type='GIoULoss', loss_weight=giou)
+    nms_pre = V('improved.test_nms_pre') if _table5_or_improved(name) \
+        else V('mmdet.test_nms_pre')
+    assert cfg.model.test_cfg.nms_pre == nms_pre
     if two_scales:
-        assert list(anchors.scales) == [6, 8] and 'octave_base_scale' \
-            not in anchors
-        assert cfg.model.train_cfg.assigner.topk == 18
+        assert list(anchors.scales) == V('improved.anchor_scales')
+        assert 'octave_base_scale' not in anchors
+        assert cfg.model.train_cfg.assigner.topk == V('improved.topk')
     else:
         assert anchors.octave_base_scale == 8
         assert anchors.scales_per_octave == 1
@@ -115,7 +240,6 @@ def _check_atss(cfg, name):
     assert list(anchors.ratios) == [1.0]
     assert list(anchors.strides) == [8, 16, 32, 64, 128]
     if iou_branch:
-        assert head.loss_bbox == dict(type='GIoULoss', loss_weight=1.0)
         assert head.loss_centerness.type == 'CrossEntropyLoss'
         assert head.loss_centerness.loss_weight == 1.0
     assert head.stacked_convs == 4 and head.feat_channels == 256
@@ -123,45 +247,68 @@ def _check_atss(cfg, name):
     assert head.get('norm_cfg', dict(type='GN'))['type'] == 'GN'
 
 
+def _check_lvis_test(cfg):
+    test = cfg.model.test_cfg
+    assert (test.score_thr, test.max_per_img, test.nms.iou_threshold) == \
+        (V('lvis.test_score_thr'), V('lvis.test_max_per_img'),
+         V('lvis.test_nms'))
+
+
 def check_lvis(cfg, name):
     head = cfg.model.bbox_head
     assert head.num_classes == 1203
-    assert _prior(cfg) == 0.001
+    assert _prior(cfg) == V('lvis.prior')
     data = cfg.train_dataloader.dataset
-    assert data.type == 'ClassBalancedDataset' and data.oversample_thr == 1e-3
+    assert data.type == 'ClassBalancedDataset'
+    assert data.oversample_thr == V('lvis.rfs_thr')
     assert data.dataset.type == 'LVISV1Dataset'
     assert cfg.val_evaluator.type == 'LVISBoxMetric'
-    test = cfg.model.test_cfg
-    assert (test.score_thr, test.max_per_img, test.nms.iou_threshold) == \
-        (0.0, 300, 0.5)
+    _check_lvis_test(cfg)
+    # "all RetinaNet and FCOS* experiments are trained with the stabilized
+    # settings" (EFL sec. 4.3); Table 1's ATSS and PAA and Table 5's first
+    # row are not
     stabilised = name.startswith(('atss-iou', 'atss-sts', 'retinanet',
                                   'fcos'))
-    _check_schedule(cfg, 24, [16, 22], 6000 if stabilised else 500,
-                    stabilised, 0.02)
+    warmup = V('lvis.warmup_stabilised') if stabilised else V('lvis.warmup')
+    _check_schedule(cfg, V('lvis.epochs'), [16, 22], warmup, stabilised,
+                    V('lvis.lr_16'))
     _check_loss(cfg, name)
     if name.startswith('atss'):
         _check_atss(cfg, name)
+    else:
+        assert cfg.model.test_cfg.nms_pre == V('mmdet.test_nms_pre')
     if name.startswith('fcos-cs'):
         assert head.center_sampling is True
-    scales = [s[1] for s in _get(data, 'dataset.pipeline')[2]['scales']]
-    assert scales == [640, 672, 704, 736, 768, 800]
-    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == (1333, 800)
+    assert _train_scales(data.dataset.pipeline) == V('lvis.train_scales')
+    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == \
+        (1333, V('lvis.test_scale'))
 
 
 def check_coco_retinanet(cfg, name):
     head = cfg.model.bbox_head
-    assert head.num_classes == 80 and _prior(cfg) == 0.01
+    assert head.num_classes == 80 and _prior(cfg) == V('retinanet.prior')
     assert cfg.train_dataloader.dataset.type == 'CocoDataset'
     test = cfg.model.test_cfg
-    assert (test.score_thr, test.max_per_img, test.nms.iou_threshold) == \
-        (0.05, 100, 0.5)
+    assert (test.score_thr, test.max_per_img, test.nms.iou_threshold,
+            test.nms_pre) == \
+        (V('retinanet.test_score_thr'), V('retinanet.test_max_per_img'),
+         V('retinanet.test_nms'), V('retinanet.test_nms_pre'))
+    assert head.loss_bbox == dict(
+        type=V('retinanet.box_loss'), beta=V('retinanet.smooth_l1_beta'),
+        loss_weight=V('retinanet.box_loss_weight'))
+    neck = cfg.model.neck
+    assert neck.relu_before_extra_convs is V('retinanet.relu_before_p7')
+    # P6 by a stride-2 conv on C5, P7 on P6 (RetinaNet sec. 4 footnote 2)
+    assert (neck.add_extra_convs, neck.start_level, neck.num_outs) == \
+        ('on_input', 1, 5)
     if '1.5x' in name:
-        _check_schedule(cfg, 18, [12, 16], 500, False, 0.01)
-        scales = [s[1] for s in cfg.train_dataloader.dataset.pipeline[2]
-                  ['scales']]
-        assert scales == [640, 672, 704, 736, 768, 800]
+        _check_schedule(cfg, V('retinanet.table2_epochs'), [12, 16],
+                        V('retinanet.warmup'), False, V('retinanet.lr_16'))
+        assert _train_scales(cfg.train_dataloader.dataset.pipeline) == \
+            V('retinanet.table2_scales')
     else:
-        _check_schedule(cfg, 12, [8, 11], 500, False, 0.01)
+        _check_schedule(cfg, 12, [8, 11], V('retinanet.warmup'), False,
+                        V('retinanet.lr_16'))
         size = int(re.search(r'coco-(\d+)', name).group(1))
         longest = 1333 if size == 800 else size * 5 // 3
         assert cfg.train_dataloader.dataset.pipeline[2]['scale'] == (longest,
@@ -188,9 +335,16 @@ def check_coco_retinanet(cfg, name):
 
 def check_coco_improved(cfg, name):
     # "All other settings are consistent with those in LVIS" (EFL app. C)
-    assert cfg.model.bbox_head.num_classes == 80 and _prior(cfg) == 0.001
+    assert cfg.model.bbox_head.num_classes == 80
+    assert _prior(cfg) == V('lvis.prior')
     assert cfg.train_dataloader.dataset.type == 'CocoDataset'  # random
-    _check_schedule(cfg, 24, [16, 22], 6000, True, 0.02)
+    assert _train_scales(cfg.train_dataloader.dataset.pipeline) == \
+        V('coco.train_scales')
+    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == \
+        (1333, V('lvis.test_scale'))
+    _check_lvis_test(cfg)
+    _check_schedule(cfg, V('lvis.epochs'), [16, 22],
+                    V('lvis.warmup_stabilised'), True, V('lvis.lr_16'))
     _check_loss(cfg, name)
     _check_atss(cfg, name)
 
@@ -208,20 +362,27 @@ def check_openimages(cfg, name):
     assert metric.count_dataset.ann_file == \
         cfg.train_dataloader.dataset.ann_file
     assert cfg.train_cfg.type == 'IterBasedTrainLoop'
-    assert cfg.train_cfg.max_iters == 180000
+    assert cfg.train_cfg.max_iters == V('oi.iters')
     multi = _scheduler(cfg, 'MultiStepLR')
-    assert list(multi['milestones']) == [120000, 160000]
+    assert list(multi['milestones']) == V('oi.steps')
     assert not multi['by_epoch']
-    assert _scheduler(cfg, 'LinearLR')['end'] == 6000
+    assert _scheduler(cfg, 'LinearLR')['end'] == V('oi.warmup')
+    assert _train_scales(cfg.train_dataloader.dataset.pipeline) == \
+        [V('oi.train_scale')]
+    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == \
+        (1333, V('lvis.test_scale'))
     opt = cfg.optim_wrapper.optimizer
-    assert (opt.lr, opt.weight_decay) == (0.02, 0.0001)
-    assert cfg.optim_wrapper.clip_grad['max_norm'] == 35
+    assert (opt.lr, opt.weight_decay) == (V('lvis.lr_16'),
+                                          V('lvis.weight_decay'))
+    assert cfg.optim_wrapper.clip_grad['max_norm'] == \
+        V('lvis.clip_stabilised')
     assert cfg.auto_scale_lr.base_batch_size == 16
     test = cfg.model.test_cfg.rcnn if two_stage else cfg.model.test_cfg
-    assert (test.score_thr, test.max_per_img) == (0.0, 300)
+    assert (test.score_thr, test.max_per_img) == \
+        (V('lvis.test_score_thr'), V('lvis.test_max_per_img'))
     if two_stage:
         return
-    assert _prior(cfg) == 0.001
+    assert _prior(cfg) == V('lvis.prior')
     _check_loss(cfg, name)
     if name.startswith('atss'):
         _check_atss(cfg, name)
@@ -247,8 +408,15 @@ def check_yolox(cfg, name):
     assert cfg.val_evaluator.type == 'LVISBoxMetric'
     head = cfg.model.bbox_head
     assert head.num_classes == 1203
-    assert (cfg.model.test_cfg.score_thr, cfg.model.test_cfg.max_per_img) \
-        == (0.0, 300)
+    test = cfg.model.test_cfg
+    assert (test.score_thr, test.max_per_img) == \
+        (V('lvis.test_score_thr'), V('lvis.test_max_per_img'))
+    # YOLOX's own NMS for "Sigmoid", the authors' for YOLOX*
+    assert test.nms.iou_threshold == V('yolox.test_nms')
+    assert cfg.auto_scale_lr.base_batch_size == 64
+    lr = cfg.optim_wrapper.optimizer.lr
+    cosine = _scheduler(cfg, 'CosineAnnealingLR')
+    assert cosine['eta_min'] == pytest.approx(lr * V('yolox.min_lr_ratio'))
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
@@ -259,16 +427,38 @@ def check_yolox(cfg, name):
     if name.startswith('yolox_'):  # the original YOLOX ("Sigmoid")
         assert head.type == 'YOLOXHead' and head.loss_cls.use_sigmoid
         assert decay[id(model.bbox_head.multi_level_conv_cls[0].bias)] == 0
+        assert lr == V('yolox.stock_lr_64')
         return
-    assert head.type == 'ATSSIoUHead' and _prior(cfg) == 0.001
+    assert lr == pytest.approx(V('yolox.lr_64'))
+    # YOLOX's head, the improved baseline's supervisor and predictor
+    assert head.type == 'YOLOXIoUHead'
+    assert head.prior_prob == V('yolox.prior')
+    assert head.stacked_convs == V('yolox.head_stacked_convs')
+    assert head.norm_cfg == dict(type='BN', momentum=0.03, eps=0.001)
+    assert head.act_cfg == dict(type='Swish')
+    assert model.bbox_head.num_base_priors == V('yolox.anchors_per_location')
+    assert head.get('use_iou_branch', True)
+    assert test.nms_pre == V('yolox.test_nms_pre')
     anchors = head.anchor_generator
-    assert list(anchors.scales) == [3, 4]
+    assert list(anchors.scales) == V('yolox.anchor_scales')
     assert list(anchors.strides) == [8, 16, 32]
-    assert cfg.model.train_cfg.assigner == dict(type='ATSSAssigner', topk=18)
-    assert head.loss_bbox.type == 'IoULoss' and head.loss_l1.type == 'L1Loss'
-    assert decay[id(model.bbox_head.atss_cls.bias)] == pytest.approx(1e-4)
-    assert decay[id(model.bbox_head.atss_reg.bias)] == 0
-    assert decay[id(model.bbox_head.atss_cls.weight)] == 5e-4
+    assert cfg.model.train_cfg.assigner == dict(type='ATSSAssigner',
+                                                topk=V('yolox.topk'))
+    assert head.loss_bbox == dict(type='GIoULoss',
+                                  loss_weight=V('yolox.giou_weight'))
+    assert head.loss_l1 == dict(
+        type='L1Loss', loss_weight=V('yolox.l1_weight_per_coordinate'))
+    assert list(head.bbox_coder.target_stds) == V('yolox.coder_stds')
+    assert list(head.bbox_coder.target_means) == [0.0] * 4
+    for level in range(3):
+        assert decay[id(model.bbox_head.multi_level_conv_cls[level].bias)] \
+            == pytest.approx(V('yolox.cls_bias_decay'))
+        assert decay[id(model.bbox_head.multi_level_conv_reg[level].bias)] \
+            == 0
+        assert decay[id(model.bbox_head.multi_level_conv_iou[level].bias)] \
+            == 0
+        assert decay[id(
+            model.bbox_head.multi_level_conv_cls[level].weight)] == 5e-4
     loss = head.loss_cls
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert 'YOLOXModeSwitchHook' in hooks and 'EMAHook' in hooks
@@ -278,7 +468,7 @@ def check_yolox(cfg, name):
                 'eqfl': 'EqualizedQualityFocalLoss'}[kind]
     assert loss.type == expected and loss.use_sigmoid
     if kind.startswith('e'):
-        assert (loss.scale_factor, loss.gamma) == (4.0, 2.0)
+        assert (loss.scale_factor, loss.gamma) == (V('yolox.s'), 2.0)
         assert f'{kind}-s4' in name
         assert 'GradientCollectorHook' in hooks
     else:
@@ -287,7 +477,51 @@ def check_yolox(cfg, name):
         assert (loss.gamma, loss.alpha) == (2.0, 0.25)
 
 
+# RetinaNet paper: Table 1e's speed/accuracy grid and Table 2 are test-dev
+TEST_DEV_ROWS = {
+    f'retinanet_r{depth}_fpn_fl-1x_coco-{scale}.py'
+    for depth in (50, 101) for scale in (400, 500, 600, 700, 800)
+} | {'retinanet_r101_fpn_fl-ms-640-800-1.5x_coco.py'}
+
+
+def check_test_dev(cfg, name):
+    """A test-dev submission config is its row's validation config with
+    mmdet's test-dev test loop: test2017 images and the image-info file,
+    results formatted to a json file only."""
+    base_name = name.replace('_test-dev.py', '.py')
+    assert base_name in TEST_DEV_ROWS
+    base = Config.fromfile(str(REPO / 'configs/retinanet' / base_name))
+    check_coco_retinanet(cfg, base_name)
+    data = cfg.test_dataloader.dataset
+    assert (data.ann_file, data.data_prefix) == (
+        'annotations/image_info_test-dev2017.json', dict(img='test2017/'))
+    assert data.test_mode is True
+    metric = cfg.test_evaluator
+    assert (metric.type, metric.metric, metric.format_only) == \
+        ('CocoMetric', 'bbox', True)
+    assert metric.ann_file == data.data_root + data.ann_file
+    assert metric.outfile_prefix == \
+        f'./work_dirs/{name[:-len(".py")]}/test'
+    ours, theirs = cfg.to_dict(), base.to_dict()
+    for key in ('test_dataloader', 'test_evaluator'):
+        ours.pop(key), theirs.pop(key)
+    assert ours == theirs
+    # the val split stays for validation
+    assert cfg.val_dataloader.dataset.ann_file == \
+        'annotations/instances_val2017.json'
+    assert cfg.test_dataloader.dataset.pipeline == \
+        cfg.val_dataloader.dataset.pipeline
+
+
+def test_every_test_dev_row_has_a_submission_config():
+    present = {p.name for p in CONFIGS}
+    assert TEST_DEV_ROWS <= present
+    assert {n.replace('.py', '_test-dev.py') for n in TEST_DEV_ROWS} <= \
+        present
+
+
 FAMILIES = [
+    (r'_test-dev\.py$', check_test_dev),
     (r'^yolox.*_lvis-v1\.py$', check_yolox),
     (r'_openimages-challenge\.py$', check_openimages),
     (r'^(?!yolox).*_lvis-v1\.py$', check_lvis),
@@ -399,8 +633,11 @@ def test_configs_readme_lists_every_config():
     assert "papers' published results, not ours" in readme
 
 
+# test-dev submission configs test on another split by design
+# (check_test_dev)
 ALL_CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
-                     if '_base_' not in p.parts)
+                     if '_base_' not in p.parts
+                     and not p.name.endswith('_test-dev.py'))
 
 
 @pytest.mark.parametrize('path', ALL_CONFIGS,
@@ -411,3 +648,22 @@ def test_test_loop_is_the_val_loop(path):
     cfg = Config.fromfile(str(path))
     assert cfg.test_evaluator == cfg.val_evaluator
     assert cfg.test_dataloader.dataset == cfg.val_dataloader.dataset
+
+
+def test_readme_lists_every_setting_with_its_source():
+    """configs/README.md's provenance table has one row per setting of
+    SOURCES, with the same value, and names the same source file or
+    section."""
+    import ast
+    readme = (REPO / 'configs/README.md').read_text()
+    rows = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+        r'^\| `([\w.]+)` \| `([^`]+)` \| [^|]+ \| ([^|]+) \|$', readme,
+        re.M)}
+    assert set(rows) == set(SOURCES)
+    for key, (value, source) in SOURCES.items():
+        listed = ast.literal_eval(rows[key][0])
+        if isinstance(value, (str, bool)):
+            assert listed == value and type(listed) is type(value), key
+        else:
+            assert listed == pytest.approx(value), key
+        assert rows[key][1].strip().startswith(source), key

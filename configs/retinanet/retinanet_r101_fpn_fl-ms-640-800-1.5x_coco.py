@@ -1,5 +1,8 @@
-# RetinaNet paper Table 2: RetinaNet-101-800 trained with scale jitter (short
-# side 640-800) and 1.5x longer than Table 1e (18 epochs, steps at 12 and 16).
+# RetinaNet paper Table 2 (COCO test-dev): RetinaNet-101-800 "trained with
+# scale jitter and for 1.5x longer" than Table 1e (18 epochs, steps at 12 and
+# 16). The paper gives no jitter range and Detectron has no RetinaNet jitter
+# config; short sides 640-800 in steps of 32 (max 1333) are Detectron's scale
+# jitter list (e2e_mask_rcnn_X-152-32x8d-FPN-IN5k_1.44x.yaml, TRAIN.SCALES).
 _base_ = './retinanet_r101_fpn_fl-1x_coco-800.py'
 
 train_pipeline = [

@@ -215,3 +215,131 @@ def test_l1_loss_on_encoded_deltas_of_positives():
     # off by default
     assert 'loss_l1' not in MODELS.build(_cfg()).loss_by_feat(
         *outs, [gt], [META])
+
+
+def _one_level_head(nms_pre, **kwargs):
+    """One FPN level of stride 8, one square anchor of side 64 per
+    location."""
+    cfg = _cfg(anchor_generator=dict(type='AnchorGenerator', ratios=[1.0],
+                                     scales=[8], strides=[8]),
+               **kwargs)
+    cfg['test_cfg'] = ConfigDict(nms_pre=nms_pre, min_bbox_size=0,
+                                 score_thr=0.0,
+                                 nms=dict(type='nms', iou_threshold=0.5),
+                                 max_per_img=10)
+    return MODELS.build(cfg)
+
+
+def _ranking_case():
+    """Two locations, C classes. Location 0: class 0 at p = 0.9 with
+    predicted IoU 0.1 (score 0.09); location 1: class 0 at p = 0.6 with
+    predicted IoU 0.9 (score 0.54). Every other class is at p = 0.01."""
+    cls = torch.full((1, C, 1, 2), 0.01).logit()
+    cls[0, 0, 0] = torch.tensor([0.9, 0.6]).logit()
+    iou = torch.tensor([0.1, 0.9]).logit().reshape(1, 1, 1, 2)
+    deltas = torch.zeros(1, 4, 1, 2)
+    return [cls], [deltas], [iou]
+
+
+def test_candidates_are_ranked_by_class_score_times_iou():
+    """With one candidate per level, cls x IoU keeps location 1 (0.6 x 0.9
+    = 0.54), which ranking by the class score alone (0.9 at location 0)
+    drops; the kept score is the product."""
+    head = _one_level_head(nms_pre=1)
+    head.eval()
+    cls, deltas, iou = _ranking_case()
+    with torch.no_grad():
+        result = head.predict_by_feat(cls, deltas, iou,
+                                      batch_img_metas=[META],
+                                      rescale=False)[0]
+    assert result.scores.tolist() == pytest.approx([0.54])
+    assert result.labels.tolist() == [0]
+    # the anchor of location 1: centre (8, 0), side 64, clipped to the image
+    torch.testing.assert_close(result.bboxes,
+                               torch.tensor([[0., 0., 40., 32.]]))
+
+
+def test_score_threshold_applies_to_the_product():
+    head = _one_level_head(nms_pre=1000)
+    head.test_cfg.score_thr = 0.1  # above 0.09, below 0.54
+    # the two anchors overlap by IoU 0.8: keep both through NMS
+    head.test_cfg.nms = dict(type='nms', iou_threshold=0.9)
+    head.eval()
+    with torch.no_grad():
+        result = head.predict_by_feat(*_ranking_case(),
+                                      batch_img_metas=[META],
+                                      rescale=False)[0]
+    assert result.scores.tolist() == pytest.approx([0.54])
+
+
+def test_without_iou_branch_candidates_are_ranked_as_stock_atss():
+    torch.manual_seed(0)
+    ours = _one_level_head(nms_pre=1, use_iou_branch=False)
+    torch.manual_seed(0)
+    stock = _one_level_head(nms_pre=1, type='ATSSHead')
+    for head in (ours, stock):
+        head.eval()
+    with torch.no_grad():
+        a = ours.predict_by_feat(*_ranking_case(), batch_img_metas=[META],
+                                 rescale=False)[0]
+        b = stock.predict_by_feat(*_ranking_case(), batch_img_metas=[META],
+                                  rescale=False)[0]
+    # stock keeps location 0 by its class score, then multiplies
+    assert a.scores.tolist() == pytest.approx([0.09])
+    torch.testing.assert_close(a.scores, b.scores)
+    torch.testing.assert_close(a.bboxes, b.bboxes)
+
+
+def test_box_loss_weighted_by_iou_target_by_hand():
+    """Three positives whose zero deltas decode to their anchors:
+    anchor (0, 0, 10, 10) against GT (5, 5, 15, 15): IoU 25/175 = 1/7,
+    enclosing 225, GIoU 1/7 - 50/225 = -5/63, loss 68/63;
+    (20, 0, 30, 10) against itself: IoU 1, loss 0;
+    (40, 0, 50, 10) against (40, 0, 50, 20): IoU 1/2, GIoU 1/2, loss 1/2.
+    The level returns sum(IoU x loss) = 68/441 + 1/4 and sum(IoU) =
+    1/7 + 1 + 1/2; the plain mean over positives would be (68/63 + 1/2)/3.
+    """
+    head = MODELS.build(_cfg())
+    anchors = torch.tensor([[[0., 0., 10., 10.], [20., 0., 30., 10.],
+                             [40., 0., 50., 10.]]])
+    targets = torch.tensor([[[5., 5., 15., 15.], [20., 0., 30., 10.],
+                             [40., 0., 50., 20.]]])
+    labels = torch.tensor([[0, 1, 2]])
+    _, loss_bbox, _, iou_sum = head.loss_by_feat_single(
+        anchors, torch.zeros(1, C, 1, 3), torch.zeros(1, 4, 1, 3),
+        torch.zeros(1, 1, 1, 3), labels, torch.ones(1, 3), targets,
+        avg_factor=3.0)
+    assert loss_bbox.item() == pytest.approx(68 / 441 + 1 / 4, rel=1e-5)
+    assert iou_sum.item() == pytest.approx(1 / 7 + 1 + 1 / 2, rel=1e-5)
+
+
+def _giou_loss(boxes, gts):
+    lt = torch.max(boxes[:, :2], gts[:, :2])
+    rb = torch.min(boxes[:, 2:], gts[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(1)
+    area = (boxes[:, 2:] - boxes[:, :2]).prod(1)
+    area_gt = (gts[:, 2:] - gts[:, :2]).prod(1)
+    union = area + area_gt - inter
+    iou = inter / union
+    hull = (torch.max(boxes[:, 2:], gts[:, 2:]) -
+            torch.min(boxes[:, :2], gts[:, :2])).prod(1)
+    return iou, 1 - (iou - (hull - union) / hull)
+
+
+def test_box_loss_is_divided_by_the_sum_of_iou_targets():
+    """Over all levels: sum_i IoU_i (1 - GIoU_i) / sum_i IoU_i, with IoU and
+    GIoU written out here from their definitions."""
+    torch.manual_seed(5)
+    head = MODELS.build(_cfg())
+    feats, gt = _inputs(5)
+    outs = head(feats)
+    losses = head.loss_by_feat(*outs, [gt], [META])
+    levels = _positives(head, outs, gt)
+    ious, giou_losses = zip(*(
+        _giou_loss(head.bbox_coder.decode(lv['anchors'], lv['deltas']),
+                   lv['gt']) for lv in levels))
+    iou, giou_loss = torch.cat(ious).detach(), torch.cat(giou_losses)
+    assert len(iou) > 1 and iou.std() > 0.01
+    expected = (iou * giou_loss).sum() / iou.sum()
+    torch.testing.assert_close(sum(losses['loss_bbox']), expected)
+    assert not torch.allclose(expected, giou_loss.mean())

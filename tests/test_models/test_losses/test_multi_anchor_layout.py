@@ -1,6 +1,8 @@
 """Statistics are per true category whatever the head's channel layout: the
 improved baseline's ATSSIoUHead (and stock ATSSHead) with two anchors per
-location (scales {6, 8}, EFL sec. 4.1)."""
+location (scales {6, 8}, EFL sec. 4.1), and YOLOX*'s YOLOXIoUHead, whose
+per-level output convs carry two anchors per location (the authors'
+num_point: 2)."""
 import pytest
 import torch
 from mmdet.registry import MODELS
@@ -38,7 +40,16 @@ def _head(head_type):
                 allowed_border=-1, pos_weight=-1, debug=False)))
 
 
-@pytest.mark.parametrize('head_type', ['ATSSIoUHead', 'ATSSHead'])
+def _cls_convs(head):
+    """The final classification conv(s): one shared across levels, or one
+    per level."""
+    if hasattr(head, 'multi_level_conv_cls'):
+        return list(head.multi_level_conv_cls)
+    return [head.atss_cls] * len(head.prior_generator.strides)
+
+
+@pytest.mark.parametrize('head_type',
+                         ['ATSSIoUHead', 'ATSSHead', 'YOLOXIoUHead'])
 def test_statistics_equal_gradient_of_each_category_channels(head_type):
     torch.manual_seed(0)
     head = _head(head_type)
@@ -57,7 +68,8 @@ def test_statistics_equal_gradient_of_each_category_channels(head_type):
     def capture(module, args, out):
         out.register_hook(grads.append)
 
-    head.atss_cls.register_forward_hook(capture)
+    for conv in set(_cls_convs(head)):
+        conv.register_forward_hook(capture)
     feats = [torch.randn(1, 8, 16, 16), torch.randn(1, 8, 8, 8)]
     outs = head(feats)
     gt = InstanceData(

@@ -1,0 +1,17 @@
+# RetinaNet Table 1e, R-101 at scale 800, on COCO
+# test-dev: retinanet_r101_fpn_fl-1x_coco-800.py with the test loop
+# writing a submission file (./work_dirs/<this config>/test.bbox.json) for
+# the COCO evaluation server.
+# As mmdet writes test-dev (the commented block of its
+# _base_/datasets/coco_detection.py): test2017 images, the image-info file,
+# results only formatted.
+_base_ = './retinanet_r101_fpn_fl-1x_coco-800.py'
+
+test_dataloader = dict(
+    dataset=dict(
+        ann_file='annotations/image_info_test-dev2017.json',
+        data_prefix=dict(img='test2017/')))
+test_evaluator = dict(
+    format_only=True,
+    ann_file='data/coco/annotations/image_info_test-dev2017.json',
+    outfile_prefix='./work_dirs/{{fileBasenameNoExtension}}/test')

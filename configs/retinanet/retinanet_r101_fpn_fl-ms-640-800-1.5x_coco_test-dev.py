@@ -1,0 +1,17 @@
+# RetinaNet Table 2, RetinaNet-101-800 with scale jitter, 1.5x, on COCO
+# test-dev: retinanet_r101_fpn_fl-ms-640-800-1.5x_coco.py with the test loop
+# writing a submission file (./work_dirs/<this config>/test.bbox.json) for
+# the COCO evaluation server.
+# As mmdet writes test-dev (the commented block of its
+# _base_/datasets/coco_detection.py): test2017 images, the image-info file,
+# results only formatted.
+_base_ = './retinanet_r101_fpn_fl-ms-640-800-1.5x_coco.py'
+
+test_dataloader = dict(
+    dataset=dict(
+        ann_file='annotations/image_info_test-dev2017.json',
+        data_prefix=dict(img='test2017/')))
+test_evaluator = dict(
+    format_only=True,
+    ann_file='data/coco/annotations/image_info_test-dev2017.json',
+    outfile_prefix='./work_dirs/{{fileBasenameNoExtension}}/test')
