@@ -23,7 +23,7 @@ test: env
 
 compat:
 	@STACK=$(STACK) bash tools/setup_env.sh
-	$(STACK_VENV)/bin/python -m pytest $(TESTS) -n 2 -q --durations=10
+	$(STACK_VENV)/bin/python -m pytest $(TESTS) -n 2 -q -rs --durations=10
 
 compat-all:
 	@set -e; for s in $(STACKS); do $(MAKE) --no-print-directory compat STACK=$$s; done
