@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
+from mmengine.utils import digit_version
 from torch import nn
 
 from mmdet_efl.engine.hooks import frequency_groups
@@ -471,6 +472,11 @@ def _synchronise_rank1(init_file):
         dist.destroy_process_group()
 
 
+@pytest.mark.skipif(
+    digit_version(torch.__version__) < digit_version('2.2.0'),
+    reason="torch 2.1's gloo destroy_process_group hung here once in five "
+    'suite runs after the spawned rank had exited; the two-rank training '
+    'test covers the all-reduce on every torch')
 def test_synchronise_averages_over_ranks_in_this_process(tmp_path):
     """The all-reduce as rank 0 of a two-process group in the test process
     itself (rank 1 is spawned), so that the collective is traced like any
