@@ -195,7 +195,7 @@ def load_checkpoint_safely(filename: str,
         raise ValueError(f'{source} could not be read as a PyTorch '
                          f'checkpoint ({type(err).__name__}: {err})') from err
     except _Refused as err:
-        what = ', '.join(err.names)
+        what = str(err)
     except pickle.UnpicklingError as err:
         what = _refused_globals(filename) or _weights_only_reason(err)
     raise UnsafeCheckpointError(
@@ -228,11 +228,8 @@ def _refused_globals(filename: str) -> str:
 
 
 class _Refused(pickle.UnpicklingError):
-    """Globals outside the allow-list met by :func:`_load_allow_listed`."""
-
-    def __init__(self, names: List[str]) -> None:
-        super().__init__(', '.join(names))
-        self.names = names
+    """Globals outside the allow-list met by :func:`_load_allow_listed`
+    (the message lists them)."""
 
 
 def _allow_list() -> Dict[str, Any]:
@@ -260,7 +257,7 @@ def _load_allow_listed(filename: str, map_location: Optional[Any]) -> Any:
     :class:`_Refused` is raised; none of them is ever imported or called.
     """
     allowed = _allow_list()
-    refused: List[str] = []
+    refused = set()
 
     class _Placeholder:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -281,8 +278,7 @@ def _load_allow_listed(filename: str, map_location: Optional[Any]) -> Any:
             key = f'{module}.{name}'
             if key in allowed:
                 return allowed[key]
-            if key not in refused:
-                refused.append(key)
+            refused.add(key)
             return _Placeholder
 
     def load(file: Any, **kwargs: Any) -> Any:
@@ -301,7 +297,7 @@ def _load_allow_listed(filename: str, map_location: Optional[Any]) -> Any:
         if not refused:
             raise
     if refused:
-        raise _Refused(sorted(refused))
+        raise _Refused(', '.join(sorted(refused)))
     return result
 
 

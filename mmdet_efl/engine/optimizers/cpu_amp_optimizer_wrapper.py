@@ -60,30 +60,31 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                              f"dtype='bfloat16', got {dtype!r}")
         self.cast_dtype = torch.bfloat16
         self._scale_update_param = None
-        if not isinstance(loss_scale, (str, float, dict)) or (
-                isinstance(loss_scale, str) and loss_scale != 'dynamic'):
+        if loss_scale == 'dynamic':
+            scaler_args = {}
+        elif isinstance(loss_scale, float):
+            self._scale_update_param = loss_scale
+            scaler_args = dict(init_scale=loss_scale)
+        elif isinstance(loss_scale, dict):
+            scaler_args = loss_scale
+        else:
             raise ValueError('CPUAmpOptimWrapper: loss_scale must be '
                              "'dynamic', a float or a dict, got "
                              f'{loss_scale!r}')
-        if not CPU_GRAD_SCALER:
-            if loss_scale != 'dynamic':
-                raise ValueError(
-                    f'CPUAmpOptimWrapper: loss_scale={loss_scale!r} needs a '
-                    'CPU GradScaler, which torch >= 2.3 has (found torch '
-                    f"{torch.__version__}); use loss_scale='dynamic' to "
-                    'train bf16 without loss scaling')
-            print_log(
-                f'CPUAmpOptimWrapper: torch {torch.__version__} has no CPU '
-                'GradScaler (torch >= 2.3): bf16 autocast runs without loss '
-                'scaling, which bf16 does not need', logger='current',
-                level=logging.WARNING)
-            # A disabled scaler: scale() returns the loss as it is and
-            # step() steps, so AmpOptimWrapper's methods run unchanged.
-            self.loss_scaler = torch.cuda.amp.GradScaler(enabled=False)
-        elif loss_scale == 'dynamic':
-            self.loss_scaler = cpu_grad_scaler()
-        elif isinstance(loss_scale, float):
-            self._scale_update_param = loss_scale
-            self.loss_scaler = cpu_grad_scaler(init_scale=loss_scale)
-        else:
-            self.loss_scaler = cpu_grad_scaler(**loss_scale)
+        if CPU_GRAD_SCALER:
+            self.loss_scaler = cpu_grad_scaler(**scaler_args)
+            return
+        if loss_scale != 'dynamic':
+            raise ValueError(
+                f'CPUAmpOptimWrapper: loss_scale={loss_scale!r} needs a '
+                'CPU GradScaler, which torch >= 2.3 has (found torch '
+                f"{torch.__version__}); use loss_scale='dynamic' to "
+                'train bf16 without loss scaling')
+        print_log(
+            f'CPUAmpOptimWrapper: torch {torch.__version__} has no CPU '
+            'GradScaler (torch >= 2.3): bf16 autocast runs without loss '
+            'scaling, which bf16 does not need', logger='current',
+            level=logging.WARNING)
+        # A disabled scaler: scale() returns the loss as it is and step()
+        # steps, so AmpOptimWrapper's methods run unchanged.
+        self.loss_scaler = torch.cuda.amp.GradScaler(enabled=False)
