@@ -38,16 +38,13 @@ def _fused_adam(params):
         pytest.skip(str(err))
 
 
-def _setup(loss_scale='dynamic', optimizer=_sgd, wrapper_type=None, **kw):
+def _setup(optimizer=_sgd, wrapper_type=CPUAmpOptimWrapper, **wrapper_args):
     torch.manual_seed(0)
     model = torch.nn.Linear(8, C)
     with torch.no_grad():
         model.bias.fill_(-4.6)
-    if wrapper_type is None:
-        wrapper = CPUAmpOptimWrapper(loss_scale=loss_scale,
-                                     optimizer=optimizer(model.parameters()))
-    else:
-        wrapper = wrapper_type(optimizer=optimizer(model.parameters()), **kw)
+    wrapper = wrapper_type(optimizer=optimizer(model.parameters()),
+                           **wrapper_args)
     loss = EqualizedFocalLoss(C)
     hook = GradientCollectorHook(log_values=False)
     hook._losses = {'loss_cls': loss}
@@ -96,7 +93,7 @@ def test_skipped_amp_step_adds_no_statistics(loss_scale, optimizer):
     fp16 configs: ``loss_scale=512.``) stays, and the step is skipped all
     the same."""
     model, wrapper, loss, hook, runner, x, labels, reweight = _setup(
-        loss_scale, optimizer)
+        optimizer, loss_scale=loss_scale)
     scale = wrapper.loss_scaler.get_scale()
     hook.before_train_iter(runner, 0)
     wrapper.update_params(_total(model, loss, x, labels, reweight))
