@@ -113,12 +113,12 @@ def test_skipped_amp_step_adds_no_statistics(loss_scale, optimizer):
     stream = io.StringIO()
     runner.logger.addHandler(logging.StreamHandler(stream))
     hook.after_train_iter(runner, 1)
-    assert ('GradientCollectorHook: AMP skipped this step (non-finite '
-            'gradients); its gradient statistics are dropped'
-            in stream.getvalue())
     assert torch.equal(loss.pos_grad, after_first[0])
     assert torch.equal(loss.neg_grad, after_first[1])
     assert loss.pending_statistics().abs().sum() == 0
+    assert ('GradientCollectorHook: AMP skipped this step (non-finite '
+            'gradients); its gradient statistics are dropped'
+            in stream.getvalue())
 
     # the next finite step counts again, at the new scale
     hook.before_train_iter(runner, 2)
