@@ -5,9 +5,10 @@ EFL modulates category ``j`` only while its accumulated gradient ratio
 ``G_j = 1`` it is focal loss. The diagnosis reads what
 :class:`~mmdet_efl.engine.hooks.GradientCollectorHook` leaves behind:
 
-* the work dir's log (``vis_data/scalars.json``: the per-group means
-  ``<loss>/grad_ratio_<group>`` and ``<loss>/gamma_<group>``), which give
-  the course of each group over training;
+* the work dir's log (``vis_data/scalars.json`` of every start of the run,
+  resumptions joined: the per-group means ``<loss>/grad_ratio_<group>``
+  and ``<loss>/gamma_<group>``), which give the course of each group over
+  training;
 * checkpoints (the loss's ``pos_grad``/``neg_grad`` buffers), which give
   every category's ``G_j`` at the checkpoint, and, between two checkpoints,
   the recent per-iteration positive and negative gradient masses. With the
@@ -21,10 +22,10 @@ It prints, per frequency group, the share of categories at ``G_j = 1``,
 the mean ``gamma_j`` and since when the group is saturated, then a verdict
 with its reason and what would move the run back into EFL's regime.
 """
-import glob
 import os.path as osp
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import (Dict, List, Mapping, NamedTuple, Optional, Sequence,
                     Tuple)
 
@@ -196,8 +197,10 @@ def log_group_series(records: List[dict]) -> Dict[str, Dict[str, Dict]]:
 # ----------------------------------------------------------------------
 # checkpoints
 def find_checkpoints(work_dir: str) -> List[str]:
-    """``iter_N.pth`` / ``epoch_N.pth`` of a work dir, oldest first."""
-    paths = glob.glob(osp.join(work_dir, '*.pth'))
+    """``iter_N.pth`` / ``epoch_N.pth`` of a work dir, oldest first (none
+    if the folder does not exist). The work dir's name is taken literally,
+    glob characters (``work_dirs/atss[efl]``) included."""
+    paths = [str(path) for path in Path(work_dir).glob('*.pth')]
 
     def key(path: str) -> Tuple[int, int]:
         m = re.match(r'(iter|epoch)_(\d+)\.pth$', osp.basename(path))
@@ -630,7 +633,8 @@ def diagnose_work_dir(work_dir: str,
                       loss_key: Optional[str] = None,
                       param_names: Optional[ParameterNames] = None,
                       records: Optional[List[dict]] = None) -> Diagnosis:
-    """:func:`diagnose` from a work dir: its newest ``scalars.json`` and its
+    """:func:`diagnose` from a work dir: its logs (every start of a resumed
+    run, :func:`~mmdet_efl.analysis.training_curves.read_scalars`) and its
     last two checkpoints (or ``checkpoints``).
 
     Args:

@@ -12,13 +12,69 @@ from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 
 def read_scalars(work_dir: str) -> List[dict]:
-    """All records of the newest ``scalars.json`` under ``work_dir``."""
-    files = sorted(Path(work_dir).rglob('vis_data/scalars.json'))
+    """All records of a run's logs, joined over its resumptions.
+
+    MMEngine starts a log folder ``<work_dir>/<YYYYmmdd_HHMMSS>/`` on every
+    start, resumptions included, and writes the records of each start to
+    its ``vis_data/scalars.json``. Every such file below ``work_dir`` is
+    read, in the time order of the folder names, and the records are joined
+    by :func:`join_resumed`.
+
+    Args:
+        work_dir: the run's ``work_dir``, or one of its log folders (its
+            name may hold glob characters such as ``[``).
+
+    Returns:
+        The records (dicts with ``iter``, ``lr``, losses, ... for training
+        iterations, metrics and ``step`` for validations), oldest first.
+
+    Raises:
+        FileNotFoundError: no ``vis_data/scalars.json`` below ``work_dir``.
+    """
+    # rglob matches its pattern only below work_dir: a work_dir named
+    # 'atss[efl]' is a folder name, not a character class
+    files = sorted(Path(work_dir).rglob('vis_data/scalars.json'),
+                   key=lambda path: path.parts[-3])
     if not files:
         raise FileNotFoundError(f'no vis_data/scalars.json under {work_dir}; '
                                 'was the run logged with LocalVisBackend?')
-    with open(files[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    records = []
+    for path in files:
+        with open(path) as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    return join_resumed(records)
+
+
+def join_resumed(records: List[dict]) -> List[dict]:
+    """One record per training iteration from the logs of a run that was
+    resumed, in the order they were written.
+
+    A resumed run restarts at the iteration after its checkpoint, which may
+    lie before the last iteration logged before the interruption. A
+    training record (one with ``iter``) whose iteration is not above the
+    last one kept starts such a restart: the earlier records from that
+    iteration on, and the records logged after them (validations), are
+    dropped, so the later log's values win.
+
+    Args:
+        records: the records of a run's ``scalars.json`` files, in the
+            order they were written.
+
+    Returns:
+        The records that the run's final course of training logged.
+    """
+    joined: List[dict] = []
+    last = None
+    for rec in records:
+        it = rec.get('iter')
+        if it is not None and last is not None and it <= last:
+            cut = next(i for i, kept in enumerate(joined)
+                       if 'iter' in kept and kept['iter'] >= it)
+            del joined[cut:]
+        joined.append(rec)
+        if it is not None:
+            last = it
+    return joined
 
 
 def scalar_series(records: List[dict], key: str) -> Tuple[List[int],

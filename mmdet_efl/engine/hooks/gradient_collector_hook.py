@@ -31,7 +31,10 @@ them:
   possible);
 * AMP: before every iteration it hands the optimiser wrapper's current loss
   scale to the losses, which divide it out of element-wise upstream
-  gradients (see :class:`CategoryAdaptiveLoss`);
+  gradients (see :class:`CategoryAdaptiveLoss`). A step that the loss
+  scaler skips (inf/NaN gradients) trained nothing, so its statistics are
+  dropped; static loss scales (``loss_scale=512.``) skip steps too, without
+  changing the scale;
 * EMA (``EMAHook``, e.g. ``update_buffers=True`` in the YOLOX configs): the
   statistics are training state, not weights. The EMA model shares the live
   ``pos_grad``/``neg_grad`` tensors instead of averaging them, so
@@ -48,6 +51,8 @@ from mmengine.model import is_model_wrapper
 from mmdet.datasets import LVISV05Dataset
 from mmdet.registry import HOOKS
 from torch import Tensor
+from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
 
 from mmdet_efl.datasets import frequency_group
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
@@ -121,7 +126,11 @@ class GradientCollectorHook(Hook):
         self.log_values = log_values
         self._losses: 'OrderedDict[str, CategoryAdaptiveLoss]' = OrderedDict()
         self._groups: Dict[str, List[int]] = {}
-        self._scale_before: Optional[float] = None
+        # the optimiser whose steps are watched, the handle of its step
+        # post-hook, and whether it applied a step in this iteration
+        self._watched: Optional[Optimizer] = None
+        self._watch_handle: Optional[RemovableHandle] = None
+        self._stepped = False
 
     def before_run(self, runner) -> None:
         """Moves this hook before the first ``CheckpointHook``.
@@ -197,8 +206,9 @@ class GradientCollectorHook(Hook):
                           data_batch=None) -> None:
         if not self._losses:
             return
+        self._watch(getattr(runner.optim_wrapper, 'optimizer', None))
+        self._stepped = False
         scale = loss_scale(runner.optim_wrapper)
-        self._scale_before = scale
         for loss in self._losses.values():
             loss.set_loss_scale(scale)
 
@@ -209,12 +219,8 @@ class GradientCollectorHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         if not self._losses:
             return
-        if self._scale_before is not None and \
-                loss_scale(runner.optim_wrapper) < self._scale_before:
-            # GradScaler lowers its scale only when it found inf/NaN
-            # gradients and skipped the step (the same on every rank, as
-            # DDP's gradients are): the iteration trained nothing, so its
-            # statistics are dropped too.
+        if self.step_skipped(runner.optim_wrapper):
+            # the same on every rank, as DDP's gradients are
             for loss in self._losses.values():
                 loss.discard_pending()
             runner.logger.info(
@@ -225,6 +231,50 @@ class GradientCollectorHook(Hook):
         if self.log_values:
             for name, loss in self._losses.items():
                 self._log(runner, name, loss)
+
+    def after_train(self, runner) -> None:
+        self._watch(None)
+
+    def step_skipped(self, optim_wrapper) -> bool:
+        """Whether the optimiser step due in this iteration was skipped.
+
+        ``GradScaler.step`` (of mmengine's ``AmpOptimWrapper`` and
+        :class:`CPUAmpOptimWrapper`) skips the optimiser's ``step`` when the
+        unscaled gradients hold inf/NaN, whatever the loss scale: a dynamic
+        scale then falls, a static one (``loss_scale=512.``) stays. Fused
+        optimisers (``fused=True``) skip inside their ``step``, to which
+        the scaler hands ``optimizer.found_inf``. So a step post-hook on the
+        optimiser tells the steps it applied; a step is due when the wrapper
+        updates in this iteration (``should_update()``, False while it
+        accumulates gradients).
+
+        Args:
+            optim_wrapper: the runner's optimiser wrapper, after the
+                iteration's ``update_params``.
+
+        Returns:
+            True if a step was due and the optimiser did not apply it; False
+            for wrappers without a single torch optimiser
+            (``OptimWrapperDict``), which are not watched.
+        """
+        return (self._watched is not None and optim_wrapper.should_update()
+                and not self._stepped)
+
+    def _watch(self, optimizer) -> None:
+        """Moves the step post-hook to ``optimizer`` (none if it is not a
+        torch optimiser) unless it is there already."""
+        optimizer = optimizer if isinstance(optimizer, Optimizer) else None
+        if optimizer is self._watched:
+            return
+        if self._watch_handle is not None:
+            self._watch_handle.remove()
+        self._watched = optimizer
+        self._watch_handle = None if optimizer is None else \
+            optimizer.register_step_post_hook(self._after_step)
+
+    def _after_step(self, optimizer: Optimizer, args, kwargs) -> None:
+        found_inf = getattr(optimizer, 'found_inf', None)
+        self._stepped = found_inf is None or not bool(found_inf)
 
     @staticmethod
     def synchronise(losses: List[CategoryAdaptiveLoss]) -> bool:

@@ -142,8 +142,8 @@ class CategoryAdaptiveLoss(nn.Module):
     * a non-finite upstream poisons the iteration: :meth:`fold_statistics`
       skips its sums whole. An AMP step that ``GradScaler`` skips (its
       overflow is usually elsewhere in the gradient, with a finite loss
-      scale) is dropped by :class:`GradientCollectorHook`, which sees the
-      scale fall (:meth:`discard_pending`).
+      scale) is dropped by :class:`GradientCollectorHook`, which sees that
+      the optimiser applied no step (:meth:`discard_pending`).
 
     Args:
         num_classes: number of foreground categories ``C``; predictions must
