@@ -67,7 +67,7 @@ METRIC_KEYS = ('AP', 'APr', 'APc', 'APf')
 GRAD_RATIO_KEY = 'loss_cls/grad_ratio_{}'
 #: Intra-op threads of every benchmark run. Fixed, because floating-point
 #: sums depend on the thread count and the same seed must give the same
-#: numbers on any machine; a 2-core machine trains two runs at once in
+#: numbers on every machine it can; a 2-core machine trains two runs at once in
 #: separate processes instead (``workers``).
 RUN_THREADS = 1
 
@@ -363,8 +363,9 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
         pin_cpu_kernels: train each run in a spawned process whose CPU
             kernels are capped at AVX2
             (:func:`~mmdet_efl.utils.environment.reproducible_cpu_env`), so
-            that a seed gives the same numbers on any x86-64 machine with
-            AVX2, those of ``docs/longtail/results.json`` (from a script,
+            that a seed gives the same numbers on x86-64 machines with
+            AVX2 of one CPU vendor (see
+            :mod:`~mmdet_efl.utils.environment`) (from a script,
             call under ``if __name__ == '__main__':``, as for any spawned
             process);
             ``False``: this machine's own kernels, and ``workers=1``

@@ -8,9 +8,13 @@ PyTorch, oneDNN and MKL pick their kernels' vector width (AVX2, AVX512,
 steps the detector's APr moves by several points (measured: seed 0 of the
 6-epoch benchmark, FL APr 10.93 with AVX2 kernels, 7.47 with AVX512 ones, on
 one AMD EPYC). :func:`reproducible_cpu_env` pins all three to AVX2, which
-most x86-64 CPUs of the last decade have (measured: two machines, one with
-AVX512, give the same numbers to every digit), and every benchmark and
-simulator run records :func:`numeric_environment` next to its numbers.
+most x86-64 CPUs of the last decade have, and every benchmark and simulator
+run records :func:`numeric_environment` next to its numbers. Pinning makes
+the numbers equal on machines of one CPU vendor, not on every x86-64 CPU
+(measured: two AMD EPYC machines, one with AVX512, gave the same numbers to
+every digit; an Intel Xeon, pinned too, moved the 4-epoch demo's seed 0 by
+up to 1.3 AP and 3.3 APr, with the regime checks equal to the third
+decimal: docs/longtail/README.md, "The same numbers on another machine").
 """
 import os
 import platform
@@ -61,9 +65,9 @@ REPRODUCIBLE_CPU_KERNELS = {
 
 def reproducible_cpu_env() -> Dict[str, str]:
     """The environment variables that make the benchmark's numbers the same
-    on any x86-64 CPU with AVX2 (:data:`REPRODUCIBLE_CPU_KERNELS`; a value
-    the user has set already is kept, with a warning if it is another
-    cap). Costs time on CPUs with wider vectors (6-epoch benchmark run on
+    on x86-64 CPUs with AVX2 of one vendor (see the module doc;
+    :data:`REPRODUCIBLE_CPU_KERNELS`; a value the user has set already is
+    kept, with a warning if it is another cap). Costs time on CPUs with wider vectors (6-epoch benchmark run on
     an AVX512 AMD EPYC: 618 s against 496 s). Empty, with a warning, on
     CPUs without AVX2 (ARM, old x86): their numbers cannot match the
     committed ones.
