@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from mmdet_efl.datasets.longtail import GROUP_NAMES  # noqa: E402
 from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
-from .category_axis import GROUP_NAMES, plot_per_category  # noqa: E402
+from .category_axis import plot_per_category  # noqa: E402
 from .dense_samples import DenseSamples  # noqa: E402
 
 
