@@ -67,8 +67,6 @@ def plot_focusing_factors(values: Dict[str, np.ndarray],
         ax.set_ylabel(labels.get(key, key))
         ax.grid(alpha=0.3)
     group_legend(axes[0][0], groups)
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return dict(image_count=counts.tolist(), group=groups,
                 **{k: np.asarray(v).tolist() for k, v in values.items()})

@@ -86,7 +86,6 @@ def plot_margins(results: Dict[str, Dict], image_counts: Sequence[int],
         out['runs'][name] = dict(results[name], group_mean=means)
     out.update(axis)
     axes[0][0].set_ylabel('mean positive - mean negative score')
-    fig.suptitle(title or 'EFL Fig. 4: margins between positive and '
-                 'negative scores')
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title or 'EFL Fig. 4: margins between '
+                'positive and negative scores')
     return out

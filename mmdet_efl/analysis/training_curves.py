@@ -115,9 +115,7 @@ def plot_curves(runs: Dict[str, str], keys: Optional[Sequence[str]],
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 

@@ -25,6 +25,8 @@ COMMON_MAX_IMAGES = 100
 GROUP_NAMES = {'r': 'rare', 'c': 'common', 'f': 'frequent'}
 #: The group names, rare to frequent: the order of every table and figure.
 GROUP_ORDER = tuple(GROUP_NAMES.values())
+#: LVIS v1's categories per group, in :data:`GROUP_ORDER` (of 1203).
+LVIS_V1_GROUP_SIZES = (337, 461, 405)
 #: The LVIS metric's AP of each group (``LVISBoxMetric``'s ``bbox_<key>``).
 GROUP_METRIC_KEYS = {'rare': 'APr', 'common': 'APc', 'frequent': 'APf'}
 #: The LVIS metric's keys: AP over all categories, then per group.

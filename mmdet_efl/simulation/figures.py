@@ -37,9 +37,7 @@ def plot_exposure_sweep(results: Sequence[dict], out_file: str,
                       r'$\Lambda_{cls}=\sum_t lr_t\,\lambda_{cls}$')
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
@@ -63,9 +61,7 @@ def plot_trajectories(results: Mapping[str, dict], out_file: str,
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('group mean of $G_j$')
     axes[0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
@@ -121,9 +117,7 @@ def plot_decomposition(results: Sequence[dict], out_file: str,
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('median over the group')
     axes[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
