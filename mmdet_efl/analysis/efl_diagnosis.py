@@ -355,7 +355,12 @@ def build_criterion(loss_cfg: Optional[Mapping], num_classes: int
     categories (the length of the checkpoint's sums, whatever the config
     says), to map the checkpoint's sums to ``G_j`` and ``gamma_j`` by its
     own rule; None without a config or for a loss that is not category
-    adaptive (e.g. focal loss)."""
+    adaptive (e.g. focal loss).
+
+    Raises:
+        ValueError: the loss refuses an argument of the config (its own
+            checks, naming the argument).
+    """
     if not loss_cfg:
         return None
     from mmdet.registry import MODELS
