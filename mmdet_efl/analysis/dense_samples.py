@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from mmdet.models.dense_heads import AnchorHead, ATSSHead, PAAHead
 from mmdet.registry import DATASETS, MODELS
-from mmdet_efl.datasets import label_counts
+from mmdet_efl.datasets.longtail import label_counts, unwrap_dataset_cfg
 
 _SPLITS = ('train', 'val', 'test')
 
@@ -40,14 +40,6 @@ class DenseSamples:
     labels: Tensor
     valid: Tensor
     logits: Optional[Tensor] = None
-
-
-def _unwrap(dataset_cfg: ConfigDict) -> ConfigDict:
-    """The innermost dataset of wrappers such as ``ClassBalancedDataset``:
-    the figures describe the data, not a sampler's repetition of it."""
-    while 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
-    return dataset_cfg
 
 
 def analysis_dataset_cfg(cfg: Config,
@@ -66,8 +58,10 @@ def analysis_dataset_cfg(cfg: Config,
     loader = cfg.get(f'{split}_dataloader')
     if loader is None:
         raise ValueError(f'the config has no {split}_dataloader')
-    data_cfg = copy.deepcopy(_unwrap(loader.dataset))
-    pipeline = copy.deepcopy(_unwrap(cfg.test_dataloader.dataset).pipeline)
+    # the figures describe the data, not a sampler's repetition of it
+    data_cfg = copy.deepcopy(unwrap_dataset_cfg(loader.dataset))
+    pipeline = copy.deepcopy(
+        unwrap_dataset_cfg(cfg.test_dataloader.dataset).pipeline)
     if not any(t.get('type') == 'LoadAnnotations' for t in pipeline):
         raise ValueError('the test pipeline has no LoadAnnotations step; the '
                          'figures need ground truth to assign samples')

@@ -32,9 +32,11 @@ from typing import (Dict, List, Mapping, NamedTuple, Optional, Sequence,
 import numpy as np
 import torch
 
+from ..datasets.longtail import (GROUP_ORDER, frequency_groups,
+                                 unwrap_dataset_cfg)
+from ..models.losses import CategoryAdaptiveLoss
 from ..utils.compat import trapezoid
-from .regime import (GROUP_ORDER, MAX_RARE_OVER_FREQ_GRAD_RATIO,
-                     rare_over_frequent)
+from .regime import MAX_RARE_OVER_FREQ_GRAD_RATIO, rare_over_frequent
 from .training_curves import read_scalars, scalar_series
 
 #: ``G_j >= 1 - SATURATION_TOL`` counts as "at 1" (EFL is focal loss there:
@@ -347,19 +349,48 @@ def parameter_names(cfg) -> ParameterNames:
                           trainable=[n for n, p in named if p.requires_grad])
 
 
-def _ratio(pos: np.ndarray, neg: np.ndarray, clamp: bool = True
-           ) -> np.ndarray:
-    r = pos / (neg + 1e-10)
-    r = np.where((pos == 0) & (neg == 0), 1.0, r)
-    return np.clip(r, 0, 1) if clamp else r
+def build_criterion(loss_cfg: Optional[Mapping], num_classes: int
+                    ) -> Optional[CategoryAdaptiveLoss]:
+    """The trained loss, built from its config for ``num_classes``
+    categories (the length of the checkpoint's sums, whatever the config
+    says), to map the checkpoint's sums to ``G_j`` and ``gamma_j`` by its
+    own rule; None without a config or for a loss that is not category
+    adaptive (e.g. focal loss).
+
+    Raises:
+        ValueError: the loss refuses an argument of the config (its own
+            checks, naming the argument).
+    """
+    if not loss_cfg:
+        return None
+    from mmdet.registry import MODELS
+    kind = loss_cfg.get('type')
+    cls = kind if isinstance(kind, type) else MODELS.get(kind)
+    if cls is None or not issubclass(cls, CategoryAdaptiveLoss):
+        return None
+    return MODELS.build(dict(loss_cfg, num_classes=num_classes))
+
+
+def category_values(criterion: Optional[CategoryAdaptiveLoss],
+                    state: 'CheckpointState') -> Dict[str, np.ndarray]:
+    """The per-category values (``grad_ratio`` ``G_j``, and EFL's
+    ``gamma`` ``gamma_j``, each ``[C]``) of a checkpoint's sums, as the
+    trained loss computes them (:meth:`CategoryAdaptiveLoss.category_values`:
+    EFL clamps ``G_j`` to ``[0, 1]`` and starts it at 1, EQLv2&Focal starts
+    it at 100 unclamped). Without the loss (``criterion`` None):
+    ``G_j`` by EFL eq. 3, no ``gamma_j``."""
+    if criterion is None:
+        criterion = CategoryAdaptiveLoss(len(state.pos_grad))
+    values = criterion.category_values(torch.from_numpy(state.pos_grad),
+                                       torch.from_numpy(state.neg_grad))
+    return {k: v.numpy() for k, v in values.items()}
 
 
 # ----------------------------------------------------------------------
 def diagnose(records: Optional[List[dict]] = None,
              checkpoints: Sequence[CheckpointState] = (),
              groups: Optional[Mapping[str, Sequence[int]]] = None,
-             gamma_b: Optional[float] = None,
-             scale_factor: Optional[float] = None,
+             criterion: Optional[CategoryAdaptiveLoss] = None,
              loss: Optional[str] = None,
              lr_series: Optional[Tuple[List[int], List[float]]] = None
              ) -> Diagnosis:
@@ -370,9 +401,10 @@ def diagnose(records: Optional[List[dict]] = None,
         checkpoints: states of the same loss, oldest first.
         groups: labels per frequency group (for per-category checkpoint
             values); None puts every category in ``'all'``.
-        gamma_b, scale_factor: EFL's ``gamma_b`` and ``s`` to derive
-            ``gamma_j`` from checkpoint ratios (None: not shown from
-            checkpoints).
+        criterion: the trained loss (:func:`build_criterion`), whose rule
+            gives ``G_j`` and ``gamma_j`` of the checkpoints' sums (see
+            :func:`category_values`; None: ``G_j`` by EFL eq. 3 and no
+            ``gamma_j`` from checkpoints).
         loss: which logged loss to read when the log has several.
         lr_series: ``(steps, lr)`` of the classifier, for its exposure.
 
@@ -414,7 +446,8 @@ def diagnose(records: Optional[List[dict]] = None,
         C = len(last.pos_grad)
         cat_groups = {k: list(v) for k, v in (groups or {}).items()
                       if len(v)} or {'all': list(range(C))}
-        ratio = _ratio(last.pos_grad, last.neg_grad)
+        values = category_values(criterion, last)
+        ratio, gamma = values['grad_ratio'], values.get('gamma')
         for g, labels in cat_groups.items():
             st = states.setdefault(g, GroupState(g))
             idx = np.asarray(labels, dtype=int)
@@ -426,13 +459,11 @@ def diagnose(records: Optional[List[dict]] = None,
             st.num_unseen = int(np.sum(last.pos_grad[idx] == 0))
             if st.mean_grad_ratio is None:
                 st.mean_grad_ratio = float(r.mean())
-            if st.mean_gamma is None and gamma_b is not None and \
-                    scale_factor is not None:
-                st.mean_gamma = float(np.mean(gamma_b + scale_factor *
-                                              (1 - r)))
+            if st.mean_gamma is None and gamma is not None:
+                st.mean_gamma = float(gamma[idx].mean())
         if last.iteration is not None:
             iterations = max(iterations or 0, last.iteration)
-        _checkpoint_saturation(states, checkpoints, cat_groups)
+        _checkpoint_saturation(states, checkpoints, cat_groups, criterion)
         if len(checkpoints) >= 2:
             _stationarity(states, checkpoints[-2], last, cat_groups)
 
@@ -452,7 +483,9 @@ def diagnose(records: Optional[List[dict]] = None,
 
 def _checkpoint_saturation(states: Dict[str, GroupState],
                            checkpoints: Sequence[CheckpointState],
-                           cat_groups: Mapping[str, Sequence[int]]) -> None:
+                           cat_groups: Mapping[str, Sequence[int]],
+                           criterion: Optional[CategoryAdaptiveLoss]
+                           ) -> None:
     """Saturation iterations from a sequence of checkpoints, for groups the
     log does not cover: a group is saturated at a checkpoint when all its
     categories are at 1."""
@@ -463,8 +496,8 @@ def _checkpoint_saturation(states: Dict[str, GroupState],
         if st.saturated_since is not None or st.min_grad_ratio is not None:
             continue
         idx = np.asarray(labels, dtype=int)
-        values = [float(_ratio(c.pos_grad, c.neg_grad)[idx].min())
-                  for c in checkpoints]
+        values = [float(category_values(criterion, c)['grad_ratio'][idx]
+                        .min()) for c in checkpoints]
         st.saturated_since = saturated_since(
             [c.iteration for c in checkpoints], values)
 
@@ -611,12 +644,8 @@ def train_groups(cfg, ann_file: Optional[str] = None,
     from mmengine.registry import init_default_scope
 
     from mmdet.registry import DATASETS
-    from mmdet_efl.engine.hooks.gradient_collector_hook import \
-        frequency_groups
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    data_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
-    while 'dataset' in data_cfg:  # RFS and other wrappers
-        data_cfg = data_cfg['dataset']
+    data_cfg = copy.deepcopy(unwrap_dataset_cfg(cfg.train_dataloader.dataset))
     data_cfg.pipeline = []
     data_cfg.pop('filter_cfg', None)
     if ann_file is not None:
@@ -641,11 +670,11 @@ def diagnose_work_dir(work_dir: str,
         work_dir: the run's ``work_dir``.
         checkpoints: checkpoint files to read instead of the work dir's.
         groups: labels per frequency group (e.g. from
-            :func:`~mmdet_efl.engine.hooks.gradient_collector_hook.\
-frequency_groups` of the training set); None: the log's groups, and
-            ``'all'`` for per-category values.
-        loss_cfg: the loss's config, for EFL's ``gamma`` and
-            ``scale_factor``.
+            :func:`~mmdet_efl.datasets.longtail.frequency_groups` of the
+            training set); None: the log's groups, and ``'all'`` for
+            per-category values.
+        loss_cfg: the loss's config (:func:`build_criterion`), for its
+            rule of ``G_j`` and ``gamma_j``.
         loss_key: the loss module's name in the checkpoint (found when
             there is one).
         param_names: see :func:`read_checkpoint`.
@@ -665,12 +694,8 @@ frequency_groups` of the training set); None: the log's groups, and
         except KeyError:  # e.g. a focal-loss run: said by diagnose()
             if loss_key is not None:
                 raise
-    loss_cfg = dict(loss_cfg or {})
-    gamma_b = scale = None
-    if loss_cfg.get('type') == 'EqualizedFocalLoss' or \
-            'scale_factor' in loss_cfg:
-        gamma_b = float(loss_cfg.get('gamma', 2.0))
-        scale = float(loss_cfg.get('scale_factor', 8.0))
+    criterion = build_criterion(loss_cfg, len(states[-1].pos_grad)) \
+        if states else None
     lr = scalar_series(records, 'lr') if records else None
     loss = None
     if records:
@@ -678,7 +703,7 @@ frequency_groups` of the training set); None: the log's groups, and
         if states and logged:
             short = states[-1].loss_key.split('.')[-1]
             loss = short if short in logged else None
-    return diagnose(records, states, groups, gamma_b, scale, loss,
+    return diagnose(records, states, groups, criterion, loss,
                     lr_series=lr if lr and lr[0] else None)
 
 

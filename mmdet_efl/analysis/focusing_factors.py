@@ -14,10 +14,10 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import CheckpointLoader  # noqa: E402
 
 from mmdet.registry import MODELS  # noqa: E402
-from mmdet_efl.datasets import frequency_group  # noqa: E402
+from mmdet_efl.datasets.longtail import frequency_group  # noqa: E402
 from mmdet_efl.models.losses import CategoryAdaptiveLoss  # noqa: E402
 from mmdet_efl.utils.figures import save_figure  # noqa: E402
-from .category_axis import GROUP_COLOURS, GROUP_NAMES  # noqa: E402
+from .category_axis import group_colours, group_legend  # noqa: E402
 
 
 def category_state_from_checkpoint(cfg: Config, checkpoint: str,
@@ -57,7 +57,7 @@ def plot_focusing_factors(values: Dict[str, np.ndarray],
               'grad_ratio': r'gradient ratio $G_j$'}
     counts = np.asarray(image_counts)
     groups = [frequency_group(int(n)) for n in counts]
-    colours = [GROUP_COLOURS[g] for g in groups]
+    colours = group_colours(groups)
     fig, axes = plt.subplots(1, len(values), figsize=(5 * len(values), 3.8),
                              squeeze=False)
     for ax, (key, v) in zip(axes[0], values.items()):
@@ -66,12 +66,7 @@ def plot_focusing_factors(values: Dict[str, np.ndarray],
         ax.set_xlabel('training images of the category')
         ax.set_ylabel(labels.get(key, key))
         ax.grid(alpha=0.3)
-    for letter, name in GROUP_NAMES.items():
-        if letter in groups:
-            axes[0][0].scatter([], [], c=GROUP_COLOURS[letter], label=name)
-    axes[0][0].legend()
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    group_legend(axes[0][0], groups)
+    save_figure(fig, out_file, title=title)
     return dict(image_count=counts.tolist(), group=groups,
                 **{k: np.asarray(v).tolist() for k, v in values.items()})

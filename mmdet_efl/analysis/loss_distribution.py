@@ -95,6 +95,6 @@ def plot_loss_distribution(result: Dict, out_file: str,
                ylim=(0, 1), title=f'{key} samples')
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(title or 'RetinaNet Fig. 4: loss distribution')
-    save_figure(fig, out_file)
+    save_figure(fig, out_file,
+                title=title or 'RetinaNet Fig. 4: loss distribution')
     return result

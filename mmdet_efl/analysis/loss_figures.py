@@ -119,8 +119,7 @@ def efl_fig3(out_file: str, gamma_b: float = 2.0, s: float = 8.0) -> dict:
         ax.set(xlabel='$x_t$', ylabel='loss')
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle('EFL Fig. 3')
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title='EFL Fig. 3')
     return data
 
 

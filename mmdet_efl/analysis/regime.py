@@ -16,7 +16,7 @@ looked at (issue 16):
 * EFL Fig. 2's mean ``log10(pos / neg)`` per group (reported, not checked).
 
 All functions are pure; groups are ``{'rare': [labels], 'common': [...],
-'frequent': [...]}`` as :func:`mmdet_efl.engine.hooks.frequency_groups`
+'frequent': [...]}`` as :func:`mmdet_efl.datasets.longtail.frequency_groups`
 returns them.
 """
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..datasets.longtail import GROUP_ORDER
 from ..utils.compat import trapezoid
 
 #: focal loss's rare-to-frequent AP ratio must not exceed this (LVIS: 0.44)
@@ -31,7 +32,6 @@ MAX_FL_APR_OVER_APF = 0.6
 #: the final ``G_rare / G_freq`` must not exceed this
 MAX_RARE_OVER_FREQ_GRAD_RATIO = 0.5
 
-GROUP_ORDER = ('rare', 'common', 'frequent')
 Groups = Mapping[str, Sequence[int]]
 
 

@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from mmdet_efl.datasets.longtail import GROUP_NAMES  # noqa: E402
 from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
-from .category_axis import GROUP_NAMES, plot_per_category  # noqa: E402
+from .category_axis import plot_per_category  # noqa: E402
 from .dense_samples import DenseSamples  # noqa: E402
 
 
@@ -85,7 +86,6 @@ def plot_margins(results: Dict[str, Dict], image_counts: Sequence[int],
         out['runs'][name] = dict(results[name], group_mean=means)
     out.update(axis)
     axes[0][0].set_ylabel('mean positive - mean negative score')
-    fig.suptitle(title or 'EFL Fig. 4: margins between positive and '
-                 'negative scores')
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title or 'EFL Fig. 4: margins between '
+                'positive and negative scores')
     return out

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
+from mmdet_efl.datasets.longtail import GROUP_ORDER  # noqa: E402
 from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 
@@ -114,16 +115,14 @@ def plot_curves(runs: Dict[str, str], keys: Optional[Sequence[str]],
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
 def group_keys(records: List[dict], quantity: str = 'gamma') -> List[str]:
     """The per-group keys of ``quantity`` that ``GradientCollectorHook``
     logged (``loss_cls/gamma_rare``, ...), rare to frequent."""
-    order = {'rare': 0, 'common': 1, 'frequent': 2}
+    order = {name: i for i, name in enumerate(GROUP_ORDER)}
     keys = {k for rec in records for k in rec
             if k.rsplit('/', 1)[-1].startswith(quantity + '_')}
     if not keys:
@@ -131,4 +130,4 @@ def group_keys(records: List[dict], quantity: str = 'gamma') -> List[str]:
                          'trained with GradientCollectorHook and a '
                          'category-adaptive loss?')
     return sorted(keys, key=lambda k: (k.rsplit('/', 1)[0], order.get(
-        k.rsplit('_', 1)[-1], 3), k))
+        k.rsplit('_', 1)[-1], len(order)), k))

@@ -17,6 +17,8 @@ from typing import Dict, Sequence
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmdet_efl.datasets.longtail import METRIC_KEYS
+
 #: the two selections: name -> ``use_iou_branch`` of the head at test time
 SELECTIONS = {'cls': False, 'cls x IoU': True}
 
@@ -29,7 +31,7 @@ def _metrics(runner: Runner, keys: Sequence[str]) -> Dict[str, float]:
 
 def compare_candidate_selection(
         config: str, checkpoint: str,
-        keys: Sequence[str] = ('AP', 'APr', 'APc', 'APf')
+        keys: Sequence[str] = METRIC_KEYS
 ) -> Dict[str, Dict[str, float]]:
     """Tests ``checkpoint`` under both selections of :data:`SELECTIONS`.
 

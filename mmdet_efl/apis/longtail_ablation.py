@@ -26,9 +26,12 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mmdet_efl.analysis.regime import (GROUP_ORDER, RegimeReport,  # noqa: E402
-                                       ap_ratio, group_means)
+from mmdet_efl.analysis.category_axis import GROUP_COLOURS  # noqa: E402
+from mmdet_efl.analysis.regime import (RegimeReport, ap_ratio,  # noqa: E402
+                                       group_means)
 from mmdet_efl.datasets import SyntheticSpec  # noqa: E402
+from mmdet_efl.datasets.longtail import (GROUP_METRIC_KEYS,  # noqa: E402
+                                         GROUP_ORDER, METRIC_KEYS)
 from mmdet_efl.simulation.sweep import mean_std  # noqa: E402
 from mmdet_efl.utils import (Job, distinct_environments,  # noqa: E402
                              format_environments, run_jobs)
@@ -37,7 +40,6 @@ from mmdet_efl.utils.figures import save_figure  # noqa: E402
 
 from . import longtail_benchmark as detector  # noqa: E402
 
-METRICS = ('AP', 'APr', 'APc', 'APf')
 #: Simulator runs, each trained on every seed: EFL Table 3 and Table 4
 #: rows, EQLv2&Focal, all under the simulator's benchmark setting, and FL
 #: under its own best recipe (``FL stock decay``).
@@ -111,7 +113,7 @@ def summarise(results: Dict[str, List[dict]], seeds: Sequence[int],
     out: Dict[str, dict] = {}
     for name, runs in results.items():
         entry: Dict[str, object] = {}
-        for key in METRICS:
+        for key in METRIC_KEYS:
             values = [_metric(r, key) for r in runs]
             mean, std, _ = mean_std(values)
             entry.update({key: values, f'{key}_mean': mean,
@@ -125,7 +127,7 @@ def summarise(results: Dict[str, List[dict]], seeds: Sequence[int],
             if base not in results or base == name:
                 continue
             entry['paired'][base] = {}
-            for key in METRICS:
+            for key in METRIC_KEYS:
                 diff = [_metric(r, key) - _metric(b, key)
                         for r, b in zip(runs, results[base])]
                 mean, std, se = mean_std(diff)
@@ -207,14 +209,12 @@ def plot_grad_ratio_curves(runs: Dict[str, List[dict]], bench: str,
     data = {name: _mean_curves(runs[name], bench) for name in ('FL', 'EFL')
             if name in runs}
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    colours = {'rare': 'tab:red', 'common': 'tab:orange',
-               'frequent': 'tab:blue'}
     for name, style in (('FL', '--'), ('EFL', '-')):
         curve = data.get(name) or {}
         for g in GROUP_ORDER:
             if g in curve:
-                ax.plot(curve['steps'], curve[g], style, color=colours[g],
-                        label=f'{name} {g}')
+                ax.plot(curve['steps'], curve[g], style,
+                        color=GROUP_COLOURS[g], label=f'{name} {g}')
     ax.set_xlabel('iteration')
     ax.set_ylabel('mean gradient ratio G_j')
     ax.set_ylim(0, 1.05)
@@ -230,11 +230,11 @@ def plot_ap_against_s(summary: dict, out_file: str) -> dict:
     simulator's figure), as ``{key: {'s', 'mean', 'std'}}``."""
     from mmdet_efl.simulation import TABLE4
     from mmdet_efl.simulation.figures import plot_ap_against_s as plot
-    per_s = {s: {key: summary[name][key] for key in METRICS}
+    per_s = {s: {key: summary[name][key] for key in METRIC_KEYS}
              for s, name in TABLE4.items() if name in summary}
     data = plot(per_s, out_file, title='EFL Table 4 on the simulator')
     return {key: dict(s=data['s'], mean=data[key], std=data[f'{key}_std'])
-            for key in ('APr', 'APc', 'APf', 'AP')}
+            for key in [GROUP_METRIC_KEYS[g] for g in GROUP_ORDER] + ['AP']}
 
 
 def format_summary(summary: dict, names: Sequence[str],
@@ -243,16 +243,16 @@ def format_summary(summary: dict, names: Sequence[str],
     APr and AP differences from FL and from FL at its best recipe (mean
     +- standard error over seeds)."""
     bases = [b for b in ('FL', 'FL_best_recipe') if b in summary]
-    head = ('| run | ' + ' | '.join(METRICS) + ' | ' +
+    head = ('| run | ' + ' | '.join(METRIC_KEYS) + ' | ' +
             ' | '.join(f'APr / AP - {b} (paired)' for b in bases) + ' |')
     lines = [f'### {title} (seeds {summary["seeds"]})', '', head,
-             '|' + ' --- |' * (len(METRICS) + len(bases) + 1)]
+             '|' + ' --- |' * (len(METRIC_KEYS) + len(bases) + 1)]
     for name in names:
         if name not in summary:
             continue
         e = summary[name]
         cells = [f"{e[f'{k}_mean']:.2f} +- {e[f'{k}_std']:.2f}"
-                 for k in METRICS]
+                 for k in METRIC_KEYS]
         for b in bases:
             pair = e['paired'].get(b)
             cells.append(

@@ -33,10 +33,11 @@ from mmdet_efl.analysis import (SampleCounter, consume, iter_dense_samples,
                                 plot_curves, plot_focusing_factors,
                                 read_scalars, scalar_series,
                                 train_image_counts)
-from mmdet_efl.analysis.regime import (GROUP_ORDER, RegimeReport, ap_ratio,
-                                       fig2_log_ratio, grad_ratio_summary,
-                                       group_means)
+from mmdet_efl.analysis.regime import (RegimeReport, ap_ratio, fig2_log_ratio,
+                                       grad_ratio_summary, group_means)
 from mmdet_efl.datasets import SyntheticSpec, dataset_summary, generate_dataset
+from mmdet_efl.datasets.longtail import (GROUP_ORDER, METRIC_KEYS,
+                                         annotation_frequencies, group_labels)
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
 from mmdet_efl.utils import (Job, distinct_environments,
                              format_environments, run_jobs)
@@ -63,7 +64,6 @@ DEMO_CONFIGS = {
     'FL': osp.join(_DEMO, 'atss-iou_r18_fpn_fl-demo-4e_synthetic-lvis.py'),
     'EFL': osp.join(_DEMO, 'atss-iou_r18_fpn_efl-demo-4e_synthetic-lvis.py'),
 }
-METRIC_KEYS = ('AP', 'APr', 'APc', 'APf')
 GRAD_RATIO_KEY = 'loss_cls/grad_ratio_{}'
 #: Intra-op threads of every benchmark run. Fixed, because floating-point
 #: sums depend on the thread count and the same seed must give the same
@@ -85,13 +85,9 @@ def ensure_dataset(data_root: str, spec: SyntheticSpec) -> None:
 def category_groups(ann_file: str) -> Dict[str, List[int]]:
     """Label indices per LVIS frequency group, from the ``frequency`` field
     of an LVIS annotation file (labels in the file's category order, as
-    mmdet's LVIS datasets number them)."""
-    with open(ann_file) as f:
-        cats = json.load(f)['categories']
-    names = {'r': 'rare', 'c': 'common', 'f': 'frequent'}
-    groups: Dict[str, List[int]] = {name: [] for name in GROUP_ORDER}
-    for label, cat in enumerate(cats):
-        groups[names[cat['frequency']]].append(label)
+    mmdet's LVIS datasets number them); groups without a category are
+    left out."""
+    groups = group_labels(annotation_frequencies(ann_file))
     return {k: v for k, v in groups.items() if v}
 
 

@@ -1,15 +1,16 @@
-from .label_counts import label_counts
+from .longtail import (GROUP_NAMES, GROUP_ORDER, METRIC_KEYS,
+                       frequency_group, frequency_groups, group_labels,
+                       label_counts, unwrap_dataset)
 from .openimages_export import export_openimages_challenge
 from .strict_datasets import StrictCocoDataset, StrictLVISV1Dataset
 from .synthetic_longtail import (SyntheticSpec, category_image_counts,
                                  category_names, dataset_summary,
-                                 frequency_group, generate_dataset,
-                                 glyph_patterns)
+                                 generate_dataset, glyph_patterns)
 
 __all__ = [
-    'StrictCocoDataset', 'StrictLVISV1Dataset', 'SyntheticSpec',
-    'category_image_counts', 'category_names', 'dataset_summary',
-    'export_openimages_challenge', 'frequency_group', 'generate_dataset',
-    'glyph_patterns',
-    'label_counts'
+    'GROUP_NAMES', 'GROUP_ORDER', 'METRIC_KEYS', 'StrictCocoDataset',
+    'StrictLVISV1Dataset', 'SyntheticSpec', 'category_image_counts',
+    'category_names', 'dataset_summary', 'export_openimages_challenge',
+    'frequency_group', 'frequency_groups', 'generate_dataset',
+    'glyph_patterns', 'group_labels', 'label_counts', 'unwrap_dataset'
 ]

@@ -45,9 +45,9 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-# LVIS v1 groups by the number of training images a category appears in.
-RARE_MAX_IMAGES = 10
-COMMON_MAX_IMAGES = 100
+from .longtail import (COMMON_MAX_IMAGES, GROUP_NAMES, RARE_MAX_IMAGES,
+                       annotation_frequencies, frequency_group)
+
 # The URL prefix mmdet's LVISV1Dataset strips from ``coco_url`` to find the
 # image file under ``data_prefix``.
 _LVIS_URL_PREFIX = 'http://images.cocodataset.org/'
@@ -168,13 +168,6 @@ def glyph_patterns(spec: SyntheticSpec) -> np.ndarray:
         for k, glyph in zip(members, glyphs):
             patterns[k] = glyph.reshape(cells, cells)
     return patterns
-
-
-def frequency_group(image_count: int) -> str:
-    """LVIS's ``frequency`` letter for a category seen in so many images."""
-    if image_count <= RARE_MAX_IMAGES:
-        return 'r'
-    return 'c' if image_count <= COMMON_MAX_IMAGES else 'f'
 
 
 def category_image_counts(spec: SyntheticSpec) -> np.ndarray:
@@ -403,11 +396,9 @@ def generate_dataset(out_dir: str, spec: SyntheticSpec,
 
 
 def dataset_summary(ann_file: str) -> Dict[str, int]:
-    """Number of categories per LVIS frequency group in an annotation file."""
-    with open(ann_file) as f:
-        cats = json.load(f)['categories']
-    counts = {'r': 0, 'c': 0, 'f': 0}
-    for cat in cats:
-        counts[cat.get('frequency', frequency_group(cat['image_count']))] += 1
-    return {'rare': counts['r'], 'common': counts['c'],
-            'frequent': counts['f'], 'total': len(cats)}
+    """Number of categories per LVIS frequency group in an annotation file
+    (``{'rare': n, 'common': n, 'frequent': n, 'total': n}``)."""
+    letters = annotation_frequencies(ann_file)
+    summary = {name: letters.count(letter)
+               for letter, name in GROUP_NAMES.items()}
+    return dict(summary, total=len(letters))

@@ -7,11 +7,11 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 from mmdet_efl.analysis.regime import RegimeReport, ap_ratio
+from mmdet_efl.datasets.longtail import METRIC_KEYS
 from .config import SimulatorConfig
 from .figures import plot_exposure_sweep, plot_trajectories
 from .simulator import LOSS_VARIANTS
-from .sweep import (METRICS, Job, by_setting, mean_std, paired,
-                    run_jobs)
+from .sweep import Job, by_setting, mean_std, paired, run_jobs
 
 
 def _value(text: str):
@@ -98,7 +98,7 @@ def summarise(records: List[dict], losses: List[str]) -> Dict:
         entry = out.setdefault(tag, {})
         seeds = sorted(runs)
         row = dict(seeds=seeds)
-        for key in METRICS:
+        for key in METRIC_KEYS:
             values = [runs[s][key] for s in seeds]
             mean, std, sem = mean_std(values)
             row[key] = dict(values=values, mean=mean, std=std, sem=sem)
@@ -110,7 +110,7 @@ def summarise(records: List[dict], losses: List[str]) -> Dict:
         ref = table.get((tag, losses[0]))
         if ref is not None and loss != losses[0]:
             row['paired'] = {}
-            for key in METRICS:
+            for key in METRIC_KEYS:
                 common, diff = paired(ref, runs, key)
                 mean, std, sem = mean_std(diff)
                 row['paired'][key] = dict(seeds=common,
@@ -142,13 +142,13 @@ def format_summary(summary: Dict) -> str:
                 continue
             cells = '  '.join(
                 f"{k} {row[k]['mean']:5.1f}+-{row[k]['std']:.1f}"
-                for k in METRICS)
+                for k in METRIC_KEYS)
             lines.append(f'  {loss:<12} {cells}  ({len(row["seeds"])} '
                          'seeds)')
             if 'paired' in row:
                 cells = '  '.join(
                     f"{k} {row['paired'][k]['mean']:+5.1f}"
-                    f"+-{row['paired'][k]['sem']:.1f}" for k in METRICS)
+                    f"+-{row['paired'][k]['sem']:.1f}" for k in METRIC_KEYS)
                 lines.append(f'  {"  paired":<12} {cells}  (mean +- s.e.)')
         if 'regime_text' in entry:
             lines.append(entry['regime_text'])

@@ -2,8 +2,7 @@
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict, Optional, Tuple
 
-#: LVIS v1's categories per frequency group (rare, common, frequent).
-LVIS_V1_GROUPS = (337, 461, 405)
+from mmdet_efl.datasets.longtail import LVIS_V1_GROUP_SIZES
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class SimulatorConfig:
     """
     # categories and data
     num_classes: int = 100
-    group_sizes: Tuple[int, int, int] = LVIS_V1_GROUPS
+    group_sizes: Tuple[int, int, int] = LVIS_V1_GROUP_SIZES
     max_images: int = 1000
     num_train_images: int = 2000
     family_size: int = 4

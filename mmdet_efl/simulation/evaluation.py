@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmdet_efl.datasets.longtail import GROUP_METRIC_KEYS, GROUP_ORDER
+
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 
 _SLOT = 100  # horizontal pitch of object boxes (px)
@@ -207,9 +209,8 @@ def lvis_style_ap(object_scores: Tensor, near_scores: Tensor,
                per_category_AP=[None if v < 0 else float(v * 100)
                                 for v in per_cat],
                lost_to_cap={})
-    for key, name in (('APr', 'rare'), ('APc', 'common'),
-                      ('APf', 'frequent')):
-        out[key] = mean_ap(groups.get(name, []))
+    for name in GROUP_ORDER:
+        out[GROUP_METRIC_KEYS[name]] = mean_ap(groups.get(name, []))
     for name, labels in groups.items():
         mask = np.isin(obj_label, labels)
         if mask.any():

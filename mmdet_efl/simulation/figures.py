@@ -9,10 +9,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mmdet_efl.analysis.category_axis import GROUP_COLOURS  # noqa: E402
+from mmdet_efl.datasets.longtail import (GROUP_METRIC_KEYS,  # noqa: E402
+                                         GROUP_ORDER)
 from mmdet_efl.utils.figures import save_figure  # noqa: E402
-
-GROUPS = ('rare', 'common', 'frequent')
-_COLOUR = {name: GROUP_COLOURS[name[0]] for name in GROUPS}
 
 
 def plot_exposure_sweep(results: Sequence[dict], out_file: str,
@@ -24,11 +23,12 @@ def plot_exposure_sweep(results: Sequence[dict], out_file: str,
     x = [r['exposure']['cls_bias'] for r in runs]
     data = dict(exposure=x)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for g, key in zip(GROUPS, ('APr', 'APc', 'APf')):
+    for g in GROUP_ORDER:
+        key = GROUP_METRIC_KEYS[g]
         data[f'G_{g}'] = [r['final_grad_ratio'][g] for r in runs]
         data[key] = [r[key] for r in runs]
-        axes[0].plot(x, data[f'G_{g}'], 'o-', color=_COLOUR[g], label=g)
-        axes[1].plot(x, data[key], 'o-', color=_COLOUR[g], label=key)
+        axes[0].plot(x, data[f'G_{g}'], 'o-', color=GROUP_COLOURS[g], label=g)
+        axes[1].plot(x, data[key], 'o-', color=GROUP_COLOURS[g], label=key)
     axes[0].set_ylabel('final $G_j$ (group mean)')
     axes[1].set_ylabel('AP (%)')
     for ax in axes:
@@ -37,9 +37,7 @@ def plot_exposure_sweep(results: Sequence[dict], out_file: str,
                       r'$\Lambda_{cls}=\sum_t lr_t\,\lambda_{cls}$')
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
@@ -54,18 +52,16 @@ def plot_trajectories(results: Mapping[str, dict], out_file: str,
         if not traj:
             continue
         data[name] = traj
-        for ax, g in zip(axes, GROUPS):
+        for ax, g in zip(axes, GROUP_ORDER):
             ax.plot(traj['steps'], traj['grad_ratio'][g], label=name,
                     linewidth=1.2)
-    for ax, g in zip(axes, GROUPS):
+    for ax, g in zip(axes, GROUP_ORDER):
         ax.set_title(g)
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('group mean of $G_j$')
     axes[0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
@@ -79,7 +75,7 @@ def decomposition(result: dict) -> Dict[str, Dict[str, float]]:
     decay = -np.array(bi['decay_sum']) / neg
     drive = (np.array(bi['grad_sum']) + np.array(bi['decay_sum'])) / neg
     out = {}
-    for g in GROUPS:
+    for g in GROUP_ORDER:
         idx = np.asarray(result['groups'][g], dtype=int)
         if not len(idx):
             continue
@@ -105,7 +101,7 @@ def plot_decomposition(results: Sequence[dict], out_file: str,
     parts = [decomposition(r) for r in runs]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     data: Dict[str, List] = dict(exposure=x)
-    for ax, g in zip(axes, GROUPS):
+    for ax, g in zip(axes, GROUP_ORDER):
         for key, style in (('one_minus_ratio', 'o-'), ('decay_share', 's--'),
                            ('drive_share', 'v--'),
                            ('window_measured', 'o:'),
@@ -121,9 +117,7 @@ def plot_decomposition(results: Sequence[dict], out_file: str,
         ax.grid(alpha=0.3)
     axes[0].set_ylabel('median over the group')
     axes[0].legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    save_figure(fig, out_file)
+    save_figure(fig, out_file, title=title)
     return data
 
 
@@ -135,8 +129,8 @@ def plot_ap_against_s(per_s: Mapping[float, Mapping[str, Sequence[float]]],
     s_values = sorted(per_s)
     data: Dict[str, list] = dict(s=s_values)
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    colours = dict(AP='black', APr=_COLOUR['rare'], APc=_COLOUR['common'],
-                   APf=_COLOUR['frequent'])
+    colours = dict(AP='black', **{GROUP_METRIC_KEYS[g]: GROUP_COLOURS[g]
+                                  for g in GROUP_ORDER})
     for key, colour in colours.items():
         mean = [float(np.mean(per_s[s][key])) for s in s_values]
         std = [float(np.std(per_s[s][key], ddof=1)) if len(per_s[s][key]) > 1

@@ -46,8 +46,9 @@ from mmengine.registry import init_default_scope
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS
-from mmdet_efl.analysis.regime import (GROUP_ORDER, fig2_log_ratio,
-                                       grad_ratio_summary, group_means)
+from mmdet_efl.analysis.regime import (fig2_log_ratio, grad_ratio_summary,
+                                       group_means)
+from mmdet_efl.datasets.longtail import GROUP_ORDER
 from mmdet_efl.engine.hooks.gradient_collector_hook import \
     GradientCollectorHook
 from mmdet_efl.models.losses import CategoryAdaptiveLoss

@@ -5,12 +5,11 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmdet_efl.datasets.longtail import GROUP_ORDER
 from mmdet_efl.utils import Job as RunJob
 from mmdet_efl.utils import run_jobs as run_all
 from .config import SimulatorConfig
 from .simulator import simulate
-
-METRICS = ('AP', 'APr', 'APc', 'APf')
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def summary_line(record: dict) -> str:
     r = record['result']
     g = r.get('final_grad_ratio') or {}
     ratios = '/'.join(f'{g[k]:.3f}' if k in g else '-'
-                      for k in ('rare', 'common', 'frequent'))
+                      for k in GROUP_ORDER)
     return (f"{record['tag']} {record['loss']} seed {record['seed']}: AP "
             f"{r['AP']:.1f} r/c/f {r['APr']:.1f}/{r['APc']:.1f}/"
             f"{r['APf']:.1f}  G r/c/f {ratios}  "

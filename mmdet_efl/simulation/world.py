@@ -27,12 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mmdet_efl.datasets import frequency_group
+from mmdet_efl.datasets.longtail import (COMMON_MAX_IMAGES, RARE_MAX_IMAGES,
+                                         frequency_group, group_labels)
 from .config import SimulatorConfig
-
-RARE_RANGE = (1, 10)
-COMMON_RANGE = (11, 100)
-GROUP_NAMES = {'r': 'rare', 'c': 'common', 'f': 'frequent'}
 
 
 def group_split(cfg: SimulatorConfig) -> Tuple[int, int, int]:
@@ -64,9 +61,9 @@ def category_image_counts(cfg: SimulatorConfig) -> np.ndarray:
     proportions of ``cfg.group_sizes``."""
     n_r, n_c, n_f = group_split(cfg)
     return np.concatenate([
-        _log_spread(n_f, COMMON_RANGE[1] + 1, cfg.max_images),
-        _log_spread(n_c, *COMMON_RANGE),
-        _log_spread(n_r, *RARE_RANGE)
+        _log_spread(n_f, COMMON_MAX_IMAGES + 1, cfg.max_images),
+        _log_spread(n_c, RARE_MAX_IMAGES + 1, COMMON_MAX_IMAGES),
+        _log_spread(n_r, 1, RARE_MAX_IMAGES)
     ])
 
 
@@ -99,11 +96,8 @@ class LongTailWorld:
         order = rng.permutation(C)  # label of the i-th most frequent
         self.image_counts = np.empty(C, dtype=np.int64)
         self.image_counts[order] = counts
-        letters = [frequency_group(int(n)) for n in self.image_counts]
-        self.frequency = letters
-        self.groups: Dict[str, List[int]] = {
-            name: [i for i, g in enumerate(letters) if g == letter]
-            for letter, name in GROUP_NAMES.items()}
+        self.frequency = [frequency_group(int(n)) for n in self.image_counts]
+        self.groups: Dict[str, List[int]] = group_labels(self.frequency)
         self.family = self._families(rng)
 
         dim = cfg.input_dim

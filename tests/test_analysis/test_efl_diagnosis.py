@@ -11,9 +11,11 @@ from mmdet_efl.analysis.commands import efl_diagnosis_main
 from mmdet_efl.analysis.efl_diagnosis import (CheckpointState,
                                               ParameterNames,
                                               _param_group_of, diagnose,
+                                              diagnose_work_dir,
                                               parameter_names,
                                               read_checkpoint,
                                               saturated_since)
+from mmdet_efl.models.losses import EqualizedFocalLoss
 
 
 def _records(series, lr=0.01, s=8):
@@ -105,8 +107,8 @@ def test_checkpoint_shares_and_stationarity_by_hand():
                            neg_grad=np.array([1.4, 2.4, 9.0, 9.0]),
                            bias=np.array([-5.0, -3.0, -2.0, -2.0]),
                            bias_decay=0.001, optimizer='SGD')
-    diag = diagnose(None, [prev, last], groups, gamma_b=2.0,
-                    scale_factor=8.0)
+    diag = diagnose(None, [prev, last], groups,
+                    EqualizedFocalLoss(4, gamma=2.0, scale_factor=8.0))
     rare, freq = diag.groups['rare'], diag.groups['frequent']
     assert rare.num_categories == 2 and rare.share_saturated == 0.0
     assert freq.share_saturated == 1.0
@@ -120,6 +122,29 @@ def test_checkpoint_shares_and_stationarity_by_hand():
     # frequent: saturated at both checkpoints, so since iteration 100
     assert freq.saturated_since == 100 and rare.saturated_since is None
     assert 'lambda_b |b_j| / neg' in diag.format()
+
+
+def test_eqlv2_checkpoint_is_read_by_eqlv2s_rule(tmp_path):
+    """EQLv2 (Tan et al., CVPR 2021) starts every category's ratio at 100
+    and leaves it unclamped: G_j = pos_j / neg_j, 100 before any gradient.
+    EFL's rule (clamped to [0, 1], 1 before any gradient) would give the
+    rare group (1 + 0.5) / 2 and the frequent group (1 + 0.25) / 2."""
+    path = tmp_path / 'iter_10.pth'
+    torch.save(dict(meta=dict(iter=10), state_dict={
+        'bbox_head.loss_cls.pos_grad': torch.tensor(
+            [0.0, 0.5, 3.0, 1.0], dtype=torch.float64),
+        'bbox_head.loss_cls.neg_grad': torch.tensor(
+            [0.0, 1.0, 2.0, 4.0], dtype=torch.float64)}), path)
+    diag = diagnose_work_dir(str(tmp_path), [str(path)],
+                             {'rare': [0, 1], 'frequent': [2, 3]},
+                             dict(type='EQLv2FocalLoss', num_classes=4))
+    rare, freq = diag.groups['rare'], diag.groups['frequent']
+    assert rare.mean_grad_ratio == pytest.approx((100 + 0.5) / 2)
+    assert freq.mean_grad_ratio == pytest.approx((3.0 / 2.0 + 0.25) / 2)
+    assert rare.num_unseen == 1 and freq.num_unseen == 0
+    # at or above 1: the untouched category and 3 / 2
+    assert rare.share_saturated == freq.share_saturated == 0.5
+    assert rare.mean_gamma is None  # EQLv2 has no focusing factor
 
 
 def test_demo_work_dir(tiny_runs, tmp_path, capsys):

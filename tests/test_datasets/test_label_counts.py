@@ -32,8 +32,7 @@ def test_lvis_frequency_groups_count_training_images(tmp_path):
     The file's own ``frequency`` fields say 'f' everywhere and must not be
     what decides."""
     import json
-    from mmdet_efl.datasets import frequency_group
-    from mmdet_efl.engine.hooks import frequency_groups
+    from mmdet_efl.datasets.longtail import frequency_group, frequency_groups
     images_per_cat = {1: 1, 2: 10, 3: 11, 4: 100, 5: 101}
     images = [dict(id=i, width=100, height=100,
                    coco_url=f'http://images.cocodataset.org/train2017/'

@@ -15,8 +15,7 @@ import os.path as osp
 from mmdet_efl.apis.candidate_selection import (SELECTIONS,
                                                 compare_candidate_selection,
                                                 run_files)
-
-KEYS = ('AP', 'APr', 'APc', 'APf')
+from mmdet_efl.datasets.longtail import METRIC_KEYS
 
 
 def main() -> None:
@@ -26,18 +25,18 @@ def main() -> None:
     args = parser.parse_args()
     old, new = SELECTIONS
     rows = {}
-    print('| run | ' + ' | '.join(f'{k} {old} / {new} (diff)' for k in KEYS)
-          + ' |')
-    print('|---' * (len(KEYS) + 1) + '|')
+    print('| run | ' + ' | '.join(f'{k} {old} / {new} (diff)'
+                                  for k in METRIC_KEYS) + ' |')
+    print('|---' * (len(METRIC_KEYS) + 1) + '|')
     for run in args.runs:
         files = run_files(run)
         res = compare_candidate_selection(files['config'],
-                                          files['checkpoint'], KEYS)
+                                          files['checkpoint'], METRIC_KEYS)
         rows[osp.basename(run.rstrip('/'))] = res
         print(f'| {osp.basename(run.rstrip("/"))} | ' + ' | '.join(
             f'{100 * res[old][k]:.2f} / {100 * res[new][k]:.2f} '
-            f'({100 * (res[new][k] - res[old][k]):+.2f})' for k in KEYS)
-            + ' |', flush=True)
+            f'({100 * (res[new][k] - res[old][k]):+.2f})'
+            for k in METRIC_KEYS) + ' |', flush=True)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(rows, f, indent=1)

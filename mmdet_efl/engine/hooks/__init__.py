@@ -1,9 +1,5 @@
 from .category_check_hook import CategoryCheckHook
-from .gradient_collector_hook import (GradientCollectorHook, frequency_groups,
-                                      unwrap_dataset)
+from .gradient_collector_hook import GradientCollectorHook
 from .progress_bar_hook import ProgressBarHook
 
-__all__ = [
-    'CategoryCheckHook', 'GradientCollectorHook', 'ProgressBarHook',
-    'frequency_groups', 'unwrap_dataset'
-]
+__all__ = ['CategoryCheckHook', 'GradientCollectorHook', 'ProgressBarHook']

@@ -16,8 +16,10 @@ Two configuration mistakes otherwise train silently wrong:
   loaded. Fine-tuning with ``load_from`` (no ``resume``) is unaffected:
   re-initialising the mismatched layers is what it is for.
 
-:class:`CategoryCheckHook` runs both; :class:`GradientCollectorHook` runs
-them too, so every config with a category-adaptive loss is covered.
+:class:`CategoryCheckHook` runs both. So that every config with a
+category-adaptive loss is covered, :class:`GradientCollectorHook` runs this
+hook's training checks where the config registers no CategoryCheckHook
+(never a second time, and never past its ``ignore``).
 """
 import re
 from typing import Iterable, List, Optional, Tuple
@@ -30,7 +32,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-from mmdet_efl.datasets.label_counts import num_labels
+from mmdet_efl.datasets.longtail import num_labels, unwrap_dataset
 
 #: Modules whose ``num_classes`` is not the dataset's: class-agnostic
 #: proposal heads (1 class) and HTC's stuff segmentation head.
@@ -64,8 +66,6 @@ def classifiers(model: nn.Module,
 
 def dataset_categories(dataset) -> int:
     """The number of labels of ``dataset`` (under any dataset wrappers)."""
-    # lazily: gradient_collector_hook imports this module
-    from .gradient_collector_hook import unwrap_dataset
     return num_labels(unwrap_dataset(dataset))
 
 

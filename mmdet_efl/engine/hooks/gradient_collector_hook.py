@@ -22,6 +22,11 @@ The hook also logs, per LVIS frequency group, the mean focusing factor and
 gradient ratio to the message hub, from where they reach the text log and
 TensorBoard.
 
+Where the config registers no :class:`CategoryCheckHook`, this hook runs
+that hook's training checks (dataset categories against ``num_classes``, a
+resumed checkpoint's shapes), so that a wrong number of classes never
+trains a category-adaptive loss silently.
+
 It also keeps the statistics right where MMEngine's other machinery touches
 them:
 
@@ -47,53 +52,14 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import CheckpointHook, EMAHook, Hook
-from mmengine.model import is_model_wrapper
-from mmdet.datasets import LVISV05Dataset
 from mmdet.registry import HOOKS
 from torch import Tensor
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 
-from mmdet_efl.datasets import frequency_group
+from mmdet_efl.datasets.longtail import frequency_groups
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
-from .category_check_hook import check_categories, check_resume, is_resuming
-
-
-def unwrap_dataset(dataset):
-    """The innermost dataset under mmengine/mmdet dataset wrappers
-    (``ClassBalancedDataset`` for RFS, ``RepeatDataset``, ...)."""
-    while hasattr(dataset, 'dataset'):
-        dataset = dataset.dataset
-    return dataset
-
-
-def frequency_groups(dataset) -> Dict[str, List[int]]:
-    """Label indices per LVIS frequency group, or ``{'all': [...]}``.
-
-    Groups come from the ``frequency`` field of LVIS-style categories: a
-    dataset's metainfo may carry ``frequencies`` (one of ``'r'``, ``'c'``,
-    ``'f'`` per class), and mmdet's LVIS datasets (and subclasses such as
-    ``StrictLVISV1Dataset``) keep ``cat_img_map``, from
-    which the group follows by LVIS's own definition (rare: 1-10 training
-    images, common: 11-100, frequent: > 100). Other datasets (COCO) have no
-    frequency groups.
-    """
-    dataset = unwrap_dataset(dataset)
-    metainfo = getattr(dataset, 'metainfo', {}) or {}
-    classes = metainfo.get('classes', ())
-    freqs = metainfo.get('frequencies')
-    if freqs is None and isinstance(dataset, LVISV05Dataset):
-        counts = [len(set(dataset.cat_img_map.get(cat_id, ())))
-                  for cat_id in dataset.cat_ids]
-        freqs = [frequency_group(n) for n in counts]
-    if freqs is None:
-        return {'all': list(range(len(classes)))}
-    names = {'r': 'rare', 'c': 'common', 'f': 'frequent'}
-    groups: Dict[str, List[int]] = OrderedDict(
-        (name, []) for name in names.values())
-    for label, freq in enumerate(freqs):
-        groups[names[freq]].append(label)
-    return groups
+from .category_check_hook import CategoryCheckHook, unwrapped
 
 
 def loss_scale(optim_wrapper) -> float:
@@ -131,6 +97,8 @@ class GradientCollectorHook(Hook):
         self._watched: Optional[Optimizer] = None
         self._watch_handle: Optional[RemovableHandle] = None
         self._stepped = False
+        # the checks it runs for a config without a CategoryCheckHook
+        self._category_check = CategoryCheckHook()
 
     def before_run(self, runner) -> None:
         """Moves this hook before the first ``CheckpointHook``.
@@ -154,16 +122,24 @@ class GradientCollectorHook(Hook):
                 f'{hooks[first + 1].priority}), so that checkpoints hold '
                 "each iteration's synchronised gradient statistics.")
 
+    @staticmethod
+    def runs_category_checks(runner) -> bool:
+        """Whether this hook runs CategoryCheckHook's checks: only where
+        the runner has no CategoryCheckHook, which owns them (and its
+        ``ignore``)."""
+        return not any(isinstance(hook, CategoryCheckHook)
+                       for hook in runner.hooks)
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if is_resuming(runner):  # CategoryCheckHook's check (issue 14)
-            check_resume(runner.model, checkpoint)
+        if self.runs_category_checks(runner):
+            self._category_check.after_load_checkpoint(runner, checkpoint)
 
     def before_train(self, runner) -> None:
-        check_categories(runner.model, runner.train_dataloader.dataset)
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        if self.runs_category_checks(runner):
+            self._category_check.before_train(runner)
         self._losses = OrderedDict(
-            (name, module) for name, module in model.named_modules()
+            (name, module)
+            for name, module in unwrapped(runner.model).named_modules()
             if isinstance(module, CategoryAdaptiveLoss))
         if not self._losses:
             runner.logger.warning(

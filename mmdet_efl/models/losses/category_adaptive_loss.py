@@ -200,24 +200,62 @@ class CategoryAdaptiveLoss(nn.Module):
 
     # ------------------------------------------------------------------
     # state
-    def gradient_ratio(self) -> Tensor:
-        """``G_j`` per category (EFL eq. 3); ``initial_ratio`` until a
-        category has received any gradient."""
-        ratio = self.pos_grad / (self.neg_grad + _EPS)
+    def gradient_ratio(self, pos_grad: Optional[Tensor] = None,
+                       neg_grad: Optional[Tensor] = None) -> Tensor:
+        """``G_j = pos_grad[j] / (neg_grad[j] + 1e-10)`` per category (EFL
+        eq. 3), clamped to ``[0, 1]`` if :attr:`clamp_ratio`, and
+        :attr:`initial_ratio` for a category without any gradient yet.
+
+        Args:
+            pos_grad, neg_grad: accumulated positive and negative gradient
+                sums ``[C]`` (e.g. a checkpoint's); both None: the loss's
+                own running sums.
+
+        Returns:
+            ``[C]``, float64 (as the sums are kept).
+
+        Raises:
+            ValueError: only one of the sums is given, or their shapes
+                differ or are not ``[C]``-like (one dimension).
+        """
+        pos, neg = self._sums(pos_grad, neg_grad)
+        ratio = pos / (neg + _EPS)
         if self.clamp_ratio:
             ratio = ratio.clamp(0.0, 1.0)
-        untouched = (self.pos_grad == 0) & (self.neg_grad == 0)
+        untouched = (pos == 0) & (neg == 0)
         return torch.where(untouched, torch.full_like(ratio,
                                                       self.initial_ratio),
                            ratio)
+
+    def _sums(self, pos_grad: Optional[Tensor], neg_grad: Optional[Tensor]
+              ) -> Tuple[Tensor, Tensor]:
+        """The given sums as float64 tensors, or the running sums."""
+        if pos_grad is None and neg_grad is None:
+            return self.pos_grad, self.neg_grad
+        name = type(self).__name__
+        if pos_grad is None or neg_grad is None:
+            raise ValueError(f'{name}: give both pos_grad and neg_grad, or '
+                             'neither')
+        pos = torch.as_tensor(pos_grad, dtype=torch.float64)
+        neg = torch.as_tensor(neg_grad, dtype=torch.float64)
+        if pos.dim() != 1 or pos.shape != neg.shape:
+            raise ValueError(f'{name}: pos_grad and neg_grad must both be '
+                             f'[C], got {tuple(pos.shape)} and '
+                             f'{tuple(neg.shape)}')
+        return pos, neg
 
     def focal_terms(self) -> FocalTerms:
         """The per-category factors of the kernel for the current state."""
         raise NotImplementedError
 
-    def category_values(self) -> Dict[str, Tensor]:
-        """Per-category quantities worth logging (``{'grad_ratio': G}``)."""
-        return {'grad_ratio': self.gradient_ratio()}
+    def category_values(self, pos_grad: Optional[Tensor] = None,
+                        neg_grad: Optional[Tensor] = None
+                        ) -> Dict[str, Tensor]:
+        """Per-category quantities worth logging, ``{'grad_ratio': G}``
+        here (subclasses add theirs, e.g. EFL's ``gamma``), each ``[C]``,
+        of the running sums or of the given ones (see
+        :meth:`gradient_ratio`, whose errors it raises)."""
+        return {'grad_ratio': self.gradient_ratio(pos_grad, neg_grad)}
 
     def pending_statistics(self) -> Tensor:
         """This iteration's not yet folded sums, ``[2 * C]`` (pos, neg)."""

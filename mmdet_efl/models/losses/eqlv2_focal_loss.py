@@ -65,10 +65,14 @@ class EQLv2FocalLoss(CategoryAdaptiveLoss):
         self.mu = float(mu)
         self.eqlv2_alpha = float(eqlv2_alpha)
 
-    def eqlv2_weights(self) -> Dict[str, Tensor]:
-        """EQLv2's ``pos_w`` and ``neg_w`` per category."""
+    def eqlv2_weights(self, pos_grad: Optional[Tensor] = None,
+                      neg_grad: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """EQLv2's ``pos_w`` and ``neg_w`` per category (``[C]`` each), of
+        the running sums or of the given ones (see :meth:`gradient_ratio`,
+        whose errors it raises)."""
         neg_w = torch.sigmoid(self.eqlv2_gamma *
-                              (self.gradient_ratio() - self.mu))
+                              (self.gradient_ratio(pos_grad, neg_grad) -
+                               self.mu))
         pos_w = 1 + self.eqlv2_alpha * (1 - neg_w)
         return {'pos_w': pos_w, 'neg_w': neg_w}
 
@@ -78,5 +82,8 @@ class EQLv2FocalLoss(CategoryAdaptiveLoss):
                           w_pos=w['pos_w'], w_neg=w['neg_w'],
                           alpha=self.alpha)
 
-    def category_values(self) -> Dict[str, Tensor]:
-        return dict(self.eqlv2_weights(), grad_ratio=self.gradient_ratio())
+    def category_values(self, pos_grad: Optional[Tensor] = None,
+                        neg_grad: Optional[Tensor] = None
+                        ) -> Dict[str, Tensor]:
+        return dict(self.eqlv2_weights(pos_grad, neg_grad),
+                    grad_ratio=self.gradient_ratio(pos_grad, neg_grad))

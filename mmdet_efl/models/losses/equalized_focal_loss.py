@@ -67,9 +67,13 @@ class EqualizedFocalLoss(CategoryAdaptiveLoss):
         self.use_focusing_factor = use_focusing_factor
         self.use_weighting_factor = use_weighting_factor
 
-    def focusing_factor(self) -> Tensor:
-        """``gamma_j = gamma_b + s (1 - G_j)`` per category (EFL eq. 3)."""
-        return self.gamma + self.scale_factor * (1 - self.gradient_ratio())
+    def focusing_factor(self, pos_grad: Optional[Tensor] = None,
+                        neg_grad: Optional[Tensor] = None) -> Tensor:
+        """``gamma_j = gamma_b + s (1 - G_j)`` per category ``[C]`` (EFL
+        eq. 3), of the running sums or of the given ones (see
+        :meth:`gradient_ratio`, whose errors it raises)."""
+        return self.gamma + self.scale_factor * (
+            1 - self.gradient_ratio(pos_grad, neg_grad))
 
     def focal_terms(self) -> FocalTerms:
         gamma_j = self.focusing_factor()
@@ -79,9 +83,11 @@ class EqualizedFocalLoss(CategoryAdaptiveLoss):
         return FocalTerms(gamma=gamma, w_pos=weight, w_neg=weight,
                           alpha=self.alpha)
 
-    def category_values(self) -> Dict[str, Tensor]:
-        gamma_j = self.focusing_factor()
-        return {'gamma': gamma_j, 'grad_ratio': self.gradient_ratio()}
+    def category_values(self, pos_grad: Optional[Tensor] = None,
+                        neg_grad: Optional[Tensor] = None
+                        ) -> Dict[str, Tensor]:
+        return {'gamma': self.focusing_factor(pos_grad, neg_grad),
+                'grad_ratio': self.gradient_ratio(pos_grad, neg_grad)}
 
     def extra_repr(self) -> str:
         return (super().extra_repr() + f', gamma={self.gamma}, '

@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 import mmdet_efl  # noqa: F401
 from mmdet_efl.engine.checkpoint import load_checkpoint_safely
-from mmdet_efl.engine.hooks import CategoryCheckHook
+from mmdet_efl.engine.hooks import CategoryCheckHook, GradientCollectorHook
 from mmdet_efl.engine.hooks.category_check_hook import (check_categories,
                                                         check_resume,
                                                         classifiers)
@@ -68,6 +68,22 @@ def test_focal_loss_run_is_checked_by_the_registered_hook(tiny_lvis,
                        'categories, but bbox_head has num_classes=7. '):
         runner.train()
     assert runner.iter == 0
+
+
+def test_registered_hook_owns_the_checks_of_an_efl_run(tiny_lvis, tmp_path):
+    """With a CategoryCheckHook in the config, GradientCollectorHook does
+    not check again, so the registered hook's ``ignore`` holds; without
+    one, GradientCollectorHook runs the check."""
+    runner = _runner(tmp_path, tiny_lvis, num_classes=5, extra_hooks=[
+        dict(type='CategoryCheckHook', ignore=['bbox_head'])])
+    collector, = [hook for hook in runner.hooks
+                  if isinstance(hook, GradientCollectorHook)]
+    collector.before_train(runner)
+    runner.hooks[:] = [hook for hook in runner.hooks
+                       if not isinstance(hook, CategoryCheckHook)]
+    with pytest.raises(ValueError, match='The training dataset has 6 '
+                       'categories, but bbox_head has num_classes=5'):
+        collector.before_train(runner)
 
 
 def test_test_run_is_checked(tiny_lvis, tmp_path):

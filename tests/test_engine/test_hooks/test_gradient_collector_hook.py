@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 from mmengine.utils import digit_version
 from torch import nn
 
-from mmdet_efl.engine.hooks import frequency_groups
+from mmdet_efl.datasets.longtail import frequency_groups
 from mmdet_efl.models.losses import EQLv2FocalLoss, EqualizedFocalLoss
 from tests.helpers import CapturedLog, write_tiny_config
 

@@ -6,7 +6,8 @@ import warnings
 import pytest
 import torch
 
-from mmdet_efl.models.losses import (CategoryAdaptiveLoss, EqualizedFocalLoss,
+from mmdet_efl.models.losses import (CategoryAdaptiveLoss, EQLv2FocalLoss,
+                                     EqualizedFocalLoss,
                                      category_adaptive_loss)
 
 C = 4
@@ -33,6 +34,38 @@ def test_user_subclass_gets_mmdets_defaults():
     assert set(loss.state_dict()) == {'pos_grad', 'neg_grad'}
     torch.testing.assert_close(loss.category_values()['grad_ratio'],
                                torch.ones(C, dtype=torch.float64))
+
+
+def test_values_of_given_sums_follow_each_losss_rule():
+    """Sums read from elsewhere (a checkpoint): category 0 has no gradient
+    yet, category 1 more positive than negative gradient. EFL (eq. 3):
+    G_j clamped to [0, 1], 1 before any gradient, gamma_j = gamma_b + s (1 -
+    G_j); EQLv2: G_j unclamped, 100 before any gradient, neg_w =
+    sigmoid(12 (G_j - 0.8)). The losses' own sums stay as they were."""
+    f64 = dict(dtype=torch.float64)
+    pos = torch.tensor([0.0, 3.0, 1.0], **f64)
+    neg = torch.tensor([0.0, 2.0, 4.0], **f64)
+    efl = EqualizedFocalLoss(3, gamma=2.0, scale_factor=4.0)
+    values = efl.category_values(pos, neg)
+    torch.testing.assert_close(values['grad_ratio'],
+                               torch.tensor([1.0, 1.0, 0.25], **f64))
+    torch.testing.assert_close(values['gamma'],
+                               torch.tensor([2.0, 2.0, 5.0], **f64))
+    eqlv2 = EQLv2FocalLoss(3)
+    values = eqlv2.category_values(pos, neg)
+    torch.testing.assert_close(values['grad_ratio'],
+                               torch.tensor([100.0, 1.5, 0.25], **f64))
+    torch.testing.assert_close(
+        values['neg_w'], torch.sigmoid(torch.tensor([99.2, 0.7, -0.55], **f64)
+                                       * 12))
+    for loss in (efl, eqlv2):
+        assert float(loss.pos_grad.abs().sum() + loss.neg_grad.abs().sum()) \
+            == 0
+    with pytest.raises(ValueError, match='EqualizedFocalLoss: give both'):
+        efl.gradient_ratio(pos, None)
+    with pytest.raises(ValueError, match=r'must both be \[C\], got \(3,\) '
+                       r'and \(2,\)'):
+        efl.focusing_factor(pos, neg[:2])
 
 
 def test_fold_adds_the_given_reduced_sums_and_clears_pending():
