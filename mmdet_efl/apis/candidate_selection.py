@@ -12,6 +12,7 @@ selection alone.
 import os
 import os.path as osp
 import tempfile
+import uuid
 from typing import Dict, Sequence
 
 from mmengine.config import Config
@@ -54,9 +55,11 @@ def compare_candidate_selection(
     cfg = Config.fromfile(config)
     cfg.load_from = checkpoint
     cfg.custom_hooks = []
-    name = osp.splitext(osp.basename(config))[0]
-    cfg.visualizer.name = f'selection_{name}'
-    cfg.experiment_name = f'selection_{name}'
+    # MMEngine keeps one visualizer per name per process: a fresh name for
+    # every call, or the next would write into this call's removed tmp dir
+    name = f'selection_{uuid.uuid4().hex}'
+    cfg.visualizer.name = name
+    cfg.experiment_name = name
     with tempfile.TemporaryDirectory() as tmp:
         cfg.work_dir = tmp
         runner = Runner.from_cfg(cfg)

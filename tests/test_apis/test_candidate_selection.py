@@ -80,3 +80,6 @@ def test_each_selection_equals_the_head_built_for_it(finished_run, tmp_path):
                                   for k in KEYS}
     # with 3 candidates per level the ranking shows in the numbers
     assert got['cls'] != got['cls x IoU']
+    # a second run in the same process (the tool tests several)
+    assert compare_candidate_selection(files['config'], files['checkpoint'],
+                                       KEYS) == got
