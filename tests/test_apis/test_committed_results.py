@@ -67,3 +67,23 @@ def test_numbers_agree(results, bench):
         else:
             assert target['met'] == bool(
                 np.mean(efl['AP']) >= np.mean(r[other]['AP']))
+
+
+def test_current_head_numbers_agree():
+    """docs/longtail/results_current_head.json: FL and EFL retrained with
+    the current ATSSIoUHead. The paired differences are the per-seed
+    differences, and the cls x IoU selection is the runs' own test."""
+    r = json.loads((REPO / 'docs/longtail/results_current_head.json')
+                   .read_text())['detector']
+    assert r['seeds'] == [0, 1, 2]
+    selection = r['candidate_selection']['runs']
+    for key in METRICS:
+        diff = np.subtract(r['EFL'][key], r['FL'][key])
+        assert r['EFL']['paired']['FL'][key]['values'] == pytest.approx(diff)
+        for name in ('FL', 'EFL'):
+            assert r[name][f'{key}_mean'] == pytest.approx(
+                np.mean(r[name][key]))
+            for seed, value in zip(r['seeds'], r[name][key]):
+                run = selection[f'{name}_seed{seed}']
+                assert 100 * run['cls x IoU'][key] == pytest.approx(value)
+    assert r['regime']['checked_on'] == 'FL'
