@@ -121,6 +121,10 @@ BAD_RECORDS = {
     'dangling_image_id': (
         _set('annotations', 6, image_id=9999),
         _ann(6, "image_id 9999 is not the id of any of the file's images")),
+    # True == 1: a dict lookup would find image 1
+    'bool_image_id': (
+        _set('annotations', 6, image_id=True),
+        _ann(6, "image_id True is not the id of any of the file's images")),
     'duplicate_annotation_id': (
         lambda d: d['annotations'][5].update(id=d['annotations'][2]['id']),
         _ann(5, 'repeats the id of annotations[2]' + UNIQUE)),
