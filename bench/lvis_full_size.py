@@ -11,7 +11,7 @@ train 100,170 / 1,270,141, 1,203 categories 337 r / 461 c / 405 f,
 polygons, negative and not-exhaustive lists; sub-sized val files of
 ``--sizes`` images) and detections of a detector's shape (exactly 300 per
 image: one jittered box per ground truth, the rest false positives). Then
-measures, each in a fresh process (peak RSS from ``wait4``):
+measures, each in a fresh process (peak RSS: the child's ``VmHWM``):
 
 * ``eval-faster``/``eval-lvis``: ``LVISBoxMetric`` (backend
   faster_coco_eval / lvis) fed as an mmdet runner feeds it (``process``
@@ -74,6 +74,9 @@ def parse_args(argv=None):
     parser.add_argument('--mem-limit-gib', type=float, default=20.0)
     parser.add_argument('--timeout', type=float, default=1800.0)
     parser.add_argument('--out', default='bench/results/lvis_full_size.json')
+    parser.add_argument('--report', action='store_true',
+                        help='only print the tables of --out, every label '
+                        "against the mmdet rows of any label")
     parser.add_argument('--child', choices=['eval', 'load', 'dist'],
                         help=argparse.SUPPRESS)
     parser.add_argument('--spec', help=argparse.SUPPRESS)
@@ -81,6 +84,16 @@ def parse_args(argv=None):
 
 
 # -- children: one measurement each ---------------------------------------
+
+def own_peak_bytes():
+    """This process's peak RSS since it started its program (``VmHWM``):
+    ``ru_maxrss`` would also count the parent's memory at the fork."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
 
 def _batches(dets_file, rank=0, world=1, batch=8):
     """mmdet data samples of the detections, ``batch`` images at a time
@@ -163,7 +176,7 @@ def child_dist(spec):
     for samples in _batches(spec['dets'], rank, world):
         evaluator.process(samples, {})
     out = evaluator.evaluate(spec['images'])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = own_peak_bytes()
     with open(f"{spec['report']}.rank{rank}", 'w') as f:
         json.dump(dict(seconds=time.perf_counter() - start, peak_bytes=peak,
                        AP=out.get('lvis/bbox_AP')), f)
@@ -175,6 +188,7 @@ def run_child(args):
         child_dist(spec)
         return
     result = (child_eval if args.child == 'eval' else child_load)(spec)
+    result['peak_bytes'] = own_peak_bytes()
     with open(spec['report'], 'w') as f:
         json.dump(result, f)
 
@@ -207,9 +221,10 @@ def _tree(pid):
 
 
 def measure(cmd, env, limit_bytes, timeout):
-    """Runs ``cmd``; returns wall seconds, peak RSS (bytes, ``wait4``) and
-    how it ended. A watchdog kills it when its tree's RSS passes
-    ``limit_bytes`` or it runs past ``timeout``."""
+    """Runs ``cmd``; returns wall seconds, the highest RSS of its process
+    tree seen by a watchdog every 0.1 s (bytes), and how it ended. The
+    watchdog kills it when that RSS passes ``limit_bytes`` or it runs past
+    ``timeout``."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -233,11 +248,10 @@ def measure(cmd, env, limit_bytes, timeout):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = status
+    status = proc.wait()
     watcher.join()
     seconds = time.perf_counter() - start
-    peak = max(usage.ru_maxrss * 1024, state['seen'])
+    peak = state['seen']
     ended = state['killed'] or ('ok' if status == 0 else
                                 'failed: ' + err.decode()[-400:].strip())
     return seconds, peak, ended
@@ -302,6 +316,9 @@ def run_rows(args, files):
         report = {}
         if kind != 'dist' and osp.exists(spec['report']):
             report = json.load(open(spec['report']))
+            # the child's own high-water mark, exact; the watchdog's
+            # samples remain for a child that was killed
+            peak = max(peak, report.pop('peak_bytes'))
         return dict(wall_s=seconds, peak_gib=peak / GIB, ended=ended,
                     **report)
 
@@ -390,16 +407,27 @@ def main(argv=None):
     if args.child:
         run_child(args)
         return
-    files = generate(args)
-    rows = run_rows(args, files)
-    print(table(rows))
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     saved = json.load(open(args.out)) if osp.exists(args.out) else {}
-    saved[args.label] = dict(rows=rows, argv=sys.argv[1:],
-                             date=time.strftime('%Y-%m-%d %H:%M UTC',
-                                                time.gmtime()))
-    with open(args.out, 'w') as f:
-        json.dump(saved, f, indent=1)
+    if not args.report:
+        files = generate(args)
+        rows = run_rows(args, files)
+        print(table(rows))
+        # a later run of a row and size replaces the earlier one
+        new = {(r['row'], r['images']) for r in rows}
+        label = saved.setdefault(args.label, dict(rows=[], runs=[]))
+        label['rows'] = [r for r in label['rows']
+                         if (r['row'], r['images']) not in new] + rows
+        label['runs'].append(dict(argv=sys.argv[1:], date=time.strftime(
+            '%Y-%m-%d %H:%M UTC', time.gmtime())))
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(saved, f, indent=1)
+    else:
+        mmdet = [r for rows in saved.values() for r in rows['rows']
+                 if r['row'].endswith('mmdet')]
+        for name, runs in saved.items():
+            own = [r for r in runs['rows'] if not r['row'].endswith('mmdet')]
+            print(f'## {name}\n' + table(mmdet + own) + '\n')
 
 
 if __name__ == '__main__':

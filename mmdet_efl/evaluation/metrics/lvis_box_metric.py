@@ -27,16 +27,27 @@ class LVISBoxMetric(LVISMetric):
     faster-coco-eval's C++ evaluator in LVIS mode, which gives the same
     numbers several times faster.
 
-    As in ``LVISMetric``, the detections are written to
-    ``{outfile_prefix}.bbox.json`` (a temporary directory without
-    ``outfile_prefix``); ``format_only=True`` stops there (an LVIS
-    test-dev submission) and returns no metrics; ``classwise=True`` adds
-    ``{category name}_precision`` (the AP of each category) to the results
-    and logs a per-category table. Unlike ``LVISMetric``, results are not
-    rounded (it rounds to 3 decimals), the annotation file is validated on
-    load (:func:`~mmdet_efl.evaluation.functional.check_lvis_annotations`),
-    and per-category AP of the last evaluation, keyed by category id, is
-    kept in :attr:`per_category_ap`.
+    With ``outfile_prefix``, the detections are written to
+    ``{outfile_prefix}.bbox.json`` (the records of ``LVISMetric``'s file);
+    ``format_only=True`` stops there (an LVIS test-dev submission) and
+    returns no metrics; ``classwise=True`` adds ``{category name}_precision``
+    (the AP of each category) to the results and logs a per-category
+    table. Unlike ``LVISMetric``, results are not rounded (it rounds to 3
+    decimals), the annotation file is validated on load
+    (:func:`~mmdet_efl.evaluation.functional.check_lvis_annotations`), and
+    per-category AP of the last evaluation, keyed by category id, is kept
+    in :attr:`per_category_ap`.
+
+    Unlike ``LVISMetric``, the evaluation fits LVIS v1 val (19,809 images
+    x 300 detections) in a few GiB: the detections stay in the arrays that
+    ``process`` stores (also what ranks gather under ``dist_test.sh``), and
+    are evaluated by category chunks
+    (:func:`~mmdet_efl.evaluation.functional.evaluate_lvis`) instead of
+    going through a JSON file of one dict per detection; the result file
+    is written image by image, and only when asked for
+    (``outfile_prefix``). The polygons of the loaded annotation file are
+    dropped (box evaluation never reads them). ``bench/lvis_full_size.py``
+    measures it against ``LVISMetric``.
 
     Args:
         ann_file: the LVIS annotation file of the evaluated split
