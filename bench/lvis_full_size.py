@@ -2,7 +2,7 @@
 
     python bench/lvis_full_size.py [--sizes 2500 5000 10000 19809]
         [--rows eval-faster eval-lvis eval-mmdet format-ours format-mmdet
-                load-strict load-mmdet dist]
+                load-strict load-mmdet dist agree]
         [--label after] [--pythonpath DIR] [--mem-limit-gib 20]
 
 Generates annotation-only LVIS v1 files of the real sizes
@@ -21,6 +21,10 @@ measures, each in a fresh process (peak RSS: the child's ``VmHWM``):
 * ``load-strict``/``load-mmdet``: building ``StrictLVISV1Dataset`` /
   ``LVISV1Dataset`` on the train file (``--train-images``; empty image
   files are created for the strict check);
+* ``agree``: the official lvis-api run on the whole file, unchunked,
+  against ``evaluate_lvis`` with each backend (largest absolute
+  differences of the summary and of per-category AP), up to
+  ``--mmdet-max-images``;
 * ``dist``: ``LVISBoxMetric`` in 2 processes (torchrun, gloo), each
   processing half of the ``--dist-images`` file, gathered by mmengine's
   ``Evaluator`` as under ``tools/dist_test.sh``: the peak of rank 0 against
@@ -50,7 +54,7 @@ EVAL_ROWS = {'eval-faster': ('LVISBoxMetric', 'faster_coco_eval', False),
              'format-mmdet': ('LVISMetric', None, True)}
 LOAD_ROWS = {'load-strict': 'StrictLVISV1Dataset',
              'load-mmdet': 'LVISV1Dataset'}
-ALL_ROWS = (*EVAL_ROWS, *LOAD_ROWS, 'dist')
+ALL_ROWS = (*EVAL_ROWS, *LOAD_ROWS, 'dist', 'agree')
 GIB = 1024 ** 3
 
 
@@ -77,7 +81,7 @@ def parse_args(argv=None):
     parser.add_argument('--report', action='store_true',
                         help='only print the tables of --out, every label '
                         "against the mmdet rows of any label")
-    parser.add_argument('--child', choices=['eval', 'load', 'dist'],
+    parser.add_argument('--child', choices=['eval', 'load', 'dist', 'agree'],
                         help=argparse.SUPPRESS)
     parser.add_argument('--spec', help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -182,12 +186,52 @@ def child_dist(spec):
                        AP=out.get('lvis/bbox_AP')), f)
 
 
+def child_agree(spec):
+    """The official lvis-api on the whole file (``LVISResults`` +
+    ``LVISEval``, unchunked) against ``evaluate_lvis`` with each backend:
+    the largest absolute differences."""
+    import numpy as np
+    from lvis import LVISEval, LVISResults
+
+    from mmdet_efl.evaluation.functional import (BACKENDS, KEYS,
+                                                 LVISDetections,
+                                                 evaluate_lvis, load_lvis)
+    from mmdet_efl.evaluation.functional.lvis_eval import _per_category
+    gt = load_lvis(spec['ann'])
+    cat_ids = gt.get_cat_ids()
+    preds = [dict(img_id=s['img_id'], **{
+        k: v.numpy() for k, v in s['pred_instances'].items()})
+        for batch in _batches(spec['dets']) for s in batch]
+    dets = LVISDetections.from_mmdet(preds, cat_ids)
+    dicts = [dict(image_id=i, category_id=c, bbox=b, score=x)
+             for i, c, b, x in zip(dets.image_ids.tolist(),
+                                   dets.category_ids.tolist(),
+                                   dets.bboxes.tolist(),
+                                   dets.scores.tolist())]
+    start = time.perf_counter()
+    ev = LVISEval(gt, LVISResults(gt, dicts, max_dets=300), 'bbox')
+    ev.run()
+    official_s = time.perf_counter() - start
+    del dicts
+    ref = {k: float(ev.results[k]) for k in KEYS}
+    ref_cat = _per_category(ev.eval['precision'], ev.params.cat_ids)
+    out = dict(official_s=official_s, AP=ref['AP'])
+    for backend in BACKENDS:
+        got = evaluate_lvis(gt, dets, backend=backend)
+        out[f'{backend}_max_abs_summary'] = max(
+            abs(got[k] - ref[k]) for k in KEYS)
+        out[f'{backend}_max_abs_per_category'] = float(np.nanmax(
+            [abs(got['per_category'][c] - a) for c, a in ref_cat.items()]))
+    return out
+
+
 def run_child(args):
     spec = json.load(open(args.spec))
     if args.child == 'dist':
         child_dist(spec)
         return
-    result = (child_eval if args.child == 'eval' else child_load)(spec)
+    result = dict(eval=child_eval, load=child_load,
+                  agree=child_agree)[args.child](spec)
     result['peak_bytes'] = own_peak_bytes()
     with open(spec['report'], 'w') as f:
         json.dump(result, f)
@@ -338,6 +382,14 @@ def run_rows(args, files):
                                  dataset=LOAD_ROWS[row], ann=files['train'],
                                  data_root=osp.join(args.work, 'images')))))
             print(_line(rows[-1]), flush=True)
+        elif row == 'agree':
+            for size in args.sizes:
+                if size > args.mmdet_max_images:
+                    continue
+                ann, dets = files[size]
+                rows.append(dict(row=row, images=size, **child('agree', dict(
+                    ann=ann, dets=dets))))
+                print(_line(rows[-1]), flush=True)
         else:
             ann, dets = files[args.dist_images]
             spec = dict(row='eval-faster', ann=ann, dets=dets,
@@ -370,6 +422,8 @@ def _line(row):
     return (f"{row['row']:<18}{row['images']:>8}{row['wall_s']:>9.1f}"
             f"{row['peak_gib']:>9.2f}  " +
             (f'AP {ap:.4f}  ' if isinstance(ap, float) else '') +
+            ''.join(f'{k} {v:.2e}  ' for k, v in row.items()
+                    if k.endswith(('_summary', '_per_category'))) +
             row['ended'])
 
 
