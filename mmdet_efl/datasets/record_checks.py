@@ -51,13 +51,34 @@ def sections(data: Any, source: str,
 
 def is_int(value: Any) -> bool:
     """An integer, and not a bool (``True == 1`` in Python)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, int) and
+                                  not isinstance(value, bool))
+
+
+#: the types JSON numbers load as; checked by identity first, because the
+#: ``Real`` ABC check costs more than the rest of a record's checks
+JSON_NUMBERS = (float, int)
 
 
 def is_number(value: Any) -> bool:
     """A finite real number, and not a bool."""
+    if type(value) in JSON_NUMBERS:
+        return value - value == 0  # False for inf and nan
     return isinstance(value, Real) and not isinstance(value, bool) and \
         math.isfinite(value)
+
+
+def plain_box(box: Any) -> Optional[Sequence[float]]:
+    """``box`` if it is a list of four finite JSON numbers, else None: the
+    fast test that lets a file's good boxes skip :func:`xywh_box`, which
+    explains a bad one."""
+    if type(box) is list and len(box) == 4:
+        x, y, w, h = box
+        if type(x) in JSON_NUMBERS and type(y) in JSON_NUMBERS and \
+                type(w) in JSON_NUMBERS and type(h) in JSON_NUMBERS and \
+                x - x + y - y + w - w + h - h == 0:
+            return box
+    return None
 
 
 def index_by_id(data: dict, section: str, source: str,
@@ -70,17 +91,16 @@ def index_by_id(data: dict, section: str, source: str,
     """
     index: Dict[int, int] = {}
     for pos, record in enumerate(data[section]):
-        where = record_label(source, section, pos, record)
         rid = record.get('id')
         if not is_int(rid) or (positive and rid < 1):
             raise ValueError(
-                f'{where}: id must be a{" positive" if positive else "n"} '
-                f'integer, got {rid!r}')
+                f'{record_label(source, section, pos, record)}: id must be '
+                f'a{" positive" if positive else "n"} integer, got {rid!r}')
         if rid in index:
             raise ValueError(
-                f'{where}: repeats the id of {section}[{index[rid]}]; ids '
-                'must be unique (the later record would silently replace '
-                'the earlier one)')
+                f'{record_label(source, section, pos, record)}: repeats the '
+                f'id of {section}[{index[rid]}]; ids must be unique (the '
+                'later record would silently replace the earlier one)')
         index[rid] = pos
     return index
 

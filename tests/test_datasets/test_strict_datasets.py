@@ -54,7 +54,10 @@ def test_clean_coco_dataset_loads_like_mmdet(tiny_lvis):
             'annotations'])
 
 
-def test_missing_image_names_the_file(tiny_lvis, tmp_path):
+def test_missing_image_names_the_file(tiny_lvis, tmp_path, monkeypatch):
+    """Every image file is looked for (here none is sampled first)."""
+    from mmdet_efl.datasets.strict_datasets import StrictAnnotationsMixin
+    monkeypatch.setattr(StrictAnnotationsMixin, 'image_sample', (0, 0))
     root = _copy(tiny_lvis, tmp_path)
     (root / 'train/000005.png').unlink()
     with pytest.raises(FileNotFoundError, match='image id 5: image file '
@@ -118,6 +121,10 @@ BAD_RECORDS = {
     'dangling_image_id': (
         _set('annotations', 6, image_id=9999),
         _ann(6, "image_id 9999 is not the id of any of the file's images")),
+    # True == 1: a dict lookup would find image 1
+    'bool_image_id': (
+        _set('annotations', 6, image_id=True),
+        _ann(6, "image_id True is not the id of any of the file's images")),
     'duplicate_annotation_id': (
         lambda d: d['annotations'][5].update(id=d['annotations'][2]['id']),
         _ann(5, 'repeats the id of annotations[2]' + UNIQUE)),
@@ -265,3 +272,78 @@ def test_other_indexing_failure_names_the_file(tiny_lvis, tmp_path):
     assert str(err.value) == (
         f'StrictCocoDataset: annotation file {root}/annotations/train.json '
         "could not be indexed (KeyError: 'name')")
+
+
+# -- a class subset (metainfo classes), as mmdet documents it
+
+def _coco(root, classes, **kwargs):
+    return DATASETS.build(dict(
+        type=kwargs.pop('type', 'StrictCocoDataset'),
+        data_root=str(root) + '/', ann_file='annotations/train.json',
+        metainfo=dict(classes=tuple(classes)), data_prefix=dict(img=''),
+        pipeline=[], **kwargs))
+
+
+def test_class_subset_skips_the_other_categories_as_mmdet(tiny_lvis):
+    """``metainfo=dict(classes=...)`` naming 3 of the file's 6 categories
+    (what CategoryCheckHook recommends): the annotations of the other 3
+    are skipped, and what is loaded is what mmdet's CocoDataset loads."""
+    data = json.loads((tiny_lvis / 'annotations/train.json').read_text())
+    subset = [c['name'] for c in data['categories']][1:4]
+    strict = _coco(tiny_lvis, subset)
+    plain = _coco(tiny_lvis, subset, type='CocoDataset')
+    assert len(strict.cat_ids) == 3
+    # mmdet keeps the images without annotations of the subset too
+    assert len(strict) == len(plain) == 24
+    kept = [strict[i]['instances'] for i in range(len(strict))]
+    assert kept == [plain[i]['instances'] for i in range(len(plain))]
+    in_subset = {c['id'] for c in data['categories'] if c['name'] in subset}
+    assert 0 < sum(map(len, kept)) == sum(
+        a['category_id'] in in_subset for a in data['annotations'])
+
+
+def test_class_that_is_no_category_of_the_file_is_named(tiny_lvis):
+    data = json.loads((tiny_lvis / 'annotations/train.json').read_text())
+    names = [c['name'] for c in data['categories']]
+    with pytest.raises(ValueError) as err:
+        _coco(tiny_lvis, [names[0], 'unicorn', names[2]])
+    assert str(err.value) == (
+        f"{tiny_lvis}/annotations/train.json: the dataset's classes "
+        "(metainfo) name ['unicorn'], which no category of the file is "
+        "called; mmdet would silently map the labels to the file's "
+        'categories without them, so that label i would no longer be '
+        'classes[i]')
+
+
+def test_bad_box_of_a_chosen_class_is_still_refused(tiny_lvis, tmp_path):
+    root = _copy(tiny_lvis, tmp_path)
+    data = _edit(root, _set('annotations', 2, bbox=[1.0, 2.0, 3.0]))
+    chosen = next(c['name'] for c in data['categories']
+                  if c['id'] == data['annotations'][2]['category_id'])
+    with pytest.raises(ValueError, match=r'\(annotations\[2\]\): bbox must '
+                       r'be 4 numbers'):
+        _coco(root, [chosen])
+
+
+# -- a wrong image folder is reported before the whole file is checked
+
+@pytest.mark.parametrize('kind', ['lvis', 'coco'])
+def test_wrong_image_folder_is_reported_before_the_full_check(
+        tiny_lvis, tmp_path, monkeypatch, kind):
+    from mmdet_efl.datasets.strict_datasets import StrictAnnotationsMixin
+    root = _copy(tiny_lvis, tmp_path)
+    shutil.rmtree(root / 'train')
+    checked = []
+    monkeypatch.setattr(StrictAnnotationsMixin, 'check_records',
+                        lambda *a, **k: checked.append(1))
+    with pytest.raises(FileNotFoundError) as err:
+        _build(root, kind=kind)
+    data = json.loads((root / 'annotations/train.json').read_text())
+    img = data['images'][0]
+    name = 'StrictLVISV1Dataset' if kind == 'lvis' else 'StrictCocoDataset'
+    assert str(err.value) == (
+        f"{name}: {root}/annotations/train.json: image id {img['id']} "
+        f"(images[0]): image file {root}/train/{img['id']:06d}.png is "
+        f"missing (data_prefix img='{root}/'; 8 images looked for before "
+        'checking the whole file)')
+    assert checked == []

@@ -54,11 +54,14 @@ def samples(dets, cat_ids):
         labels=torch.tensor(v['l']))) for i, v in by_image.items()]
 
 
+@pytest.mark.parametrize('chunk_pairs', [1, 10 ** 9],
+                         ids=['category-chunks', 'one-chunk'])
 @pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('case', CASES, ids=_ids)
-def test_evaluate_lvis_gives_the_hand_computed_ap(case, backend, tmp_path):
+def test_evaluate_lvis_gives_the_hand_computed_ap(case, backend, tmp_path,
+                                                  chunk_pairs):
     out = evaluate_lvis(write(case, tmp_path), copy.deepcopy(case['dets']),
-                        backend=backend)
+                        backend=backend, chunk_pairs=chunk_pairs)
     _assert_summary(out, case)
     _assert_per_category(out['per_category'], case)
 
