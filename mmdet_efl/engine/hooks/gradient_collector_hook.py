@@ -46,6 +46,7 @@ them:
   checkpoints (``state_dict`` and ``ema_state_dict``), resuming and
   ``load_from`` all see the live, accumulated sums.
 """
+import functools
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
@@ -55,7 +56,6 @@ from mmengine.hooks import CheckpointHook, EMAHook, Hook
 from mmdet.registry import HOOKS
 from torch import Tensor
 from torch.optim import Optimizer
-from torch.utils.hooks import RemovableHandle
 
 from mmdet_efl.datasets.longtail import frequency_groups
 from mmdet_efl.models.losses import CategoryAdaptiveLoss
@@ -92,10 +92,11 @@ class GradientCollectorHook(Hook):
         self.log_values = log_values
         self._losses: 'OrderedDict[str, CategoryAdaptiveLoss]' = OrderedDict()
         self._groups: Dict[str, List[int]] = {}
-        # the optimiser whose steps are watched, the handle of its step
-        # post-hook, and whether it applied a step in this iteration
+        # the optimiser whose steps are watched; (it, its own ``step``
+        # attribute before, the wrapper); whether it applied a step in this
+        # iteration
         self._watched: Optional[Optimizer] = None
-        self._watch_handle: Optional[RemovableHandle] = None
+        self._watch_handle: Optional[tuple] = None
         self._stepped = False
         # the checks it runs for a config without a CategoryCheckHook
         self._category_check = CategoryCheckHook()
@@ -219,9 +220,9 @@ class GradientCollectorHook(Hook):
         unscaled gradients hold inf/NaN, whatever the loss scale: a dynamic
         scale then falls, a static one (``loss_scale=512.``) stays. Fused
         optimisers (``fused=True``) skip inside their ``step``, to which
-        the scaler hands ``optimizer.found_inf``. So a step post-hook on the
-        optimiser tells the steps it applied; a step is due when the wrapper
-        updates in this iteration (``should_update()``, False while it
+        the scaler hands ``optimizer.found_inf``. So wrapping the
+        optimiser's ``step`` tells the steps it applied; a step is due when
+        the optimiser wrapper updates in this iteration (``should_update()``, False while it
         accumulates gradients).
 
         Args:
@@ -237,20 +238,40 @@ class GradientCollectorHook(Hook):
                 and not self._stepped)
 
     def _watch(self, optimizer) -> None:
-        """Moves the step post-hook to ``optimizer`` (none if it is not a
-        torch optimiser) unless it is there already."""
+        """Wraps ``optimizer.step`` on the instance (none if it is not a
+        torch optimiser) so that this hook sees the steps it applies, unless
+        it is wrapped already, and unwraps the one watched before.
+
+        Not ``register_step_post_hook``: in torch 2.1 the first
+        ``torch.compile`` of the process removes the class-level wrapper
+        that runs step hooks from every optimiser class, and they never run
+        again; an instance attribute is called whatever the class holds.
+        """
         optimizer = optimizer if isinstance(optimizer, Optimizer) else None
         if optimizer is self._watched:
             return
         if self._watch_handle is not None:
-            self._watch_handle.remove()
+            watched, previous, wrapper = self._watch_handle
+            if watched.__dict__.get('step') is wrapper:
+                if previous is None:
+                    del watched.step
+                else:
+                    watched.step = previous
         self._watched = optimizer
-        self._watch_handle = None if optimizer is None else \
-            optimizer.register_step_post_hook(self._after_step)
+        self._watch_handle = None
+        if optimizer is None:
+            return
+        inner = optimizer.step
 
-    def _after_step(self, optimizer: Optimizer, args, kwargs) -> None:
-        found_inf = getattr(optimizer, 'found_inf', None)
-        self._stepped = found_inf is None or not bool(found_inf)
+        @functools.wraps(inner)
+        def step(*args, **kwargs):
+            out = inner(*args, **kwargs)
+            found_inf = getattr(optimizer, 'found_inf', None)
+            self._stepped = found_inf is None or not bool(found_inf)
+            return out
+
+        self._watch_handle = (optimizer, optimizer.__dict__.get('step'), step)
+        optimizer.step = step
 
     @staticmethod
     def synchronise(losses: List[CategoryAdaptiveLoss]) -> bool:

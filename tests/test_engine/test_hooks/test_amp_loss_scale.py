@@ -143,3 +143,18 @@ def test_accumulating_iterations_keep_their_statistics(wrapper_type):
         totals.append(float(loss.pos_grad.sum()))
         assert torch.equal(model.weight, weight) == (it == 0)
     assert 0 < totals[0] < totals[1]
+
+
+def test_applied_steps_are_seen_after_torch_compile_ran():
+    """torch 2.1's first ``torch.compile`` in a process stops optimiser step
+    hooks of every optimiser class for good (as the loss kernels' compile
+    does in training); the statistics of applied steps must stay."""
+    torch.compile(lambda t: t * 2, backend='eager')(torch.ones(2))
+    model, wrapper, loss, hook, runner, x, labels, reweight = _setup(
+        wrapper_type=OptimWrapper)
+    wrapper.initialize_count_status(model, 0, 2)
+    for it in range(2):
+        hook.before_train_iter(runner, it)
+        wrapper.update_params(_total(model, loss, x, labels, reweight))
+        hook.after_train_iter(runner, it)
+        assert float(loss.pos_grad.sum()) > 0
