@@ -29,12 +29,12 @@ compat-all:
 	@set -e; for s in $(STACKS); do $(MAKE) --no-print-directory compat STACK=$$s; done
 
 demo: env
-	$(PY) tools/longtail_demo.py
+	$(PY) projects/LongTailBenchmark/tools/longtail_demo.py
 
 # EFL Tables 3 and 4 on the simulator (10 seeds) and FL vs EFL on the
 # detector benchmark (3 seeds): about 3 hours on 2 cores; resumable.
 ablation: env
-	$(PY) tools/longtail_ablation.py --out work_dirs/longtail_ablation
+	$(PY) projects/LongTailBenchmark/tools/longtail_ablation.py --out work_dirs/longtail_ablation
 
 # Mutation score of the modules whose bugs would corrupt results (about 40
 # minutes on 2 cores; not part of CI). docs/mutation.md has the measured table.

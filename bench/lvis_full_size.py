@@ -6,7 +6,7 @@
         [--label after] [--pythonpath DIR] [--mem-limit-gib 20]
 
 Generates annotation-only LVIS v1 files of the real sizes
-(``mmdet_efl.datasets.lvis_like``: val 19,809 images / 244,707 boxes,
+(``mmdet_efl.testing.lvis_like``: val 19,809 images / 244,707 boxes,
 train 100,170 / 1,270,141, 1,203 categories 337 r / 461 c / 405 f,
 polygons, negative and not-exhaustive lists; sub-sized val files of
 ``--sizes`` images) and detections of a detector's shape (exactly 300 per
@@ -305,7 +305,7 @@ def generate(args):
     """The val files of each size, their detections, and the train file;
     reused when already there."""
     import numpy as np
-    from mmdet_efl.datasets.lvis_like import (lvis_like_detections,
+    from mmdet_efl.testing.lvis_like import (lvis_like_detections,
                                               touch_images, write_lvis_like)
     os.makedirs(args.work, exist_ok=True)
     files = {}

@@ -2,7 +2,8 @@
 
     python bench/train_step_speed.py [--iters 60] [--rounds 3]
 
-Trains the small ATSS-IoU demo detector (configs/demo/) with EFL plus
+Trains the small ATSS-IoU demo detector of the long-tail project
+(projects/LongTailBenchmark/configs/) with EFL plus
 GradientCollectorHook and with mmdet's FocalLoss and no hook (what a user
 would train without this package), identical otherwise, on the
 generated dataset (made if missing), in alternating rounds in the same run so
@@ -14,15 +15,21 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmdet_efl.apis.longtail_benchmark import (BENCHMARK_CONFIGS,
-                                               demo_config, ensure_dataset)
-from mmdet_efl.datasets import SyntheticSpec
+# the demo detector and its dataset belong to the long-tail project, which
+# is not installed with the plugin
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / 'projects/LongTailBenchmark'))
+from longtail_benchmark.benchmark import (  # noqa: E402
+    BENCHMARK_CONFIGS, demo_config, ensure_dataset)
+from longtail_benchmark.synthetic_longtail import SyntheticSpec  # noqa: E402
 
 
 class _IterTimes(Hook):

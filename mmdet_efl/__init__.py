@@ -9,7 +9,7 @@ from .utils.compat import check_torch_version
 check_torch_version()
 
 from . import datasets, engine, evaluation, models  # noqa: F401,E402
-from . import analysis, apis  # noqa: F401,E402
+from . import analysis  # noqa: F401,E402
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

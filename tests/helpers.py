@@ -14,7 +14,7 @@ from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / 'configs/demo'
+DEMO = REPO / 'projects/LongTailBenchmark/configs'
 DEMO_EFL = DEMO / 'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py'
 
 

@@ -547,7 +547,7 @@ def test_benchmark_configs_differ_only_in_loss_or_classifier_decay():
     gradient ratios are logged); FL's other recipes differ from FL only in
     the classification conv's weight decay: 1e-4 as everywhere else, and
     0.013."""
-    demo = REPO / 'configs/demo'
+    demo = REPO / 'projects/LongTailBenchmark/configs'
 
     def load(name):
         return Config.fromfile(
@@ -600,7 +600,7 @@ def test_demo_configs_are_the_benchmark_on_a_shorter_schedule(loss):
     """make demo's 4-epoch configs differ from the benchmark's only in the
     schedule and the classifier decay, which keeps the benchmark's
     classifier weight-decay exposure Lambda_cls within 1%."""
-    demo = REPO / 'configs/demo'
+    demo = REPO / 'projects/LongTailBenchmark/configs'
     short, full = (Config.fromfile(str(
         demo / f'atss-iou_r18_fpn_{loss}-{name}_synthetic-lvis.py')).to_dict()
         for name in ('demo-4e', 'demo'))

@@ -8,7 +8,7 @@ from mmengine.config import Config
 import mmdet_efl  # noqa: F401
 from mmdet_efl.engine.hooks.category_check_hook import classifiers
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 
 def _snippet() -> str:

@@ -7,7 +7,7 @@ from mmengine.utils import digit_version
 
 from mmdet_efl.utils.compat import MIN_TORCH
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 STACKS = sorted((REPO / 'requirements/stacks').glob('*.txt'))
 

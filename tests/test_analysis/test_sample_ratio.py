@@ -62,7 +62,8 @@ def test_command_on_coco_format_files_given_by_flag(tmp_path):
     import json as _json
 
     from mmdet.datasets import CocoDataset
-    from mmdet_efl.datasets import SyntheticSpec, generate_dataset
+    from longtail_benchmark.synthetic_longtail import (SyntheticSpec,
+                                                       generate_dataset)
     from tests.helpers import REPO
     root = tmp_path / 'coco'
     generate_dataset(str(root), SyntheticSpec(

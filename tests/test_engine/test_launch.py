@@ -74,7 +74,7 @@ def test_launch_scripts_refuse_bad_settings_before_torchrun(
         script, args, env, message):
     """Settings that would make torchrun wait forever for a node (two
     nodes both at rank 0) or fail deep inside it stop at once, exit 2."""
-    cfg = str(REPO / 'configs/demo' /
+    cfg = str(REPO / 'projects/LongTailBenchmark/configs' /
               'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py')
     args = [cfg if a == 'CFG' else a for a in args]
     environ = {k: v for k, v in os.environ.items()

@@ -7,7 +7,8 @@ import torch
 from mmdet.registry import METRICS
 
 import mmdet_efl  # noqa: F401
-from mmdet_efl.datasets import SyntheticSpec, generate_dataset
+from longtail_benchmark.synthetic_longtail import (SyntheticSpec,
+                                                   generate_dataset)
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import simulate_detections
 from tests.helpers import CapturedLog

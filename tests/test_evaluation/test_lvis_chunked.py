@@ -1,7 +1,7 @@
 """Evaluation by category chunks, on arrays, gives the official lvis-api's
 numbers (the lvis-api run here on the whole file, unchunked).
 
-The file is an LVIS-like one (``mmdet_efl.datasets.lvis_like``): the
+The file is an LVIS-like one (``mmdet_efl.testing.lvis_like``): the
 r/c/f groups interleaved by id (so chunk boundaries split them), images
 with ``neg_category_ids`` and ``not_exhaustive_category_ids``, more than
 300 detections per image (the cap matters) with scores rounded so that
@@ -18,7 +18,7 @@ from lvis import LVIS, LVISEval, LVISResults
 from mmdet.registry import METRICS
 
 import mmdet_efl  # noqa: F401
-from mmdet_efl.datasets.lvis_like import (lvis_like_detections,
+from mmdet_efl.testing.lvis_like import (lvis_like_detections,
                                           write_lvis_like)
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import (BACKENDS, KEYS, LVISDetections,

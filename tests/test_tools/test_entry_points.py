@@ -15,7 +15,8 @@ import pytest
 from tests.helpers import REPO
 
 SCRIPTS = sorted(
-    str(p.relative_to(REPO)) for folder in ('tools', 'tools/analysis', 'bench')
+    str(p.relative_to(REPO)) for folder in ('tools', 'tools/analysis', 'bench',
+                                             'projects/LongTailBenchmark/tools')
     for p in (Path(REPO) / folder).glob('*.py'))
 
 
@@ -37,13 +38,13 @@ def test_help(script, monkeypatch, capsys):
 
 
 def _run_demo(monkeypatch, *argv) -> dict:
-    """tools/longtail_demo.py with ``argv``; returns what it asked
-    run_longtail_benchmark to train (nothing trains)."""
-    import mmdet_efl.apis
+    """The project's tools/longtail_demo.py with ``argv``; returns what it
+    asked run_longtail_benchmark to train (nothing trains)."""
+    import longtail_benchmark
     calls = []
-    monkeypatch.setattr(mmdet_efl.apis, 'run_longtail_benchmark',
+    monkeypatch.setattr(longtail_benchmark, 'run_longtail_benchmark',
                         lambda *args, **kwargs: calls.append((args, kwargs)))
-    path = Path(REPO) / 'tools/longtail_demo.py'
+    path = Path(REPO) / 'projects/LongTailBenchmark/tools/longtail_demo.py'
     monkeypatch.setattr(sys, 'argv', [str(path), *argv])
     runpy.run_path(str(path), run_name='__main__')
     (args, kwargs), = calls
@@ -51,8 +52,7 @@ def _run_demo(monkeypatch, *argv) -> dict:
 
 
 def test_demo_trains_fl_and_efl_of_the_chosen_schedule(monkeypatch):
-    from mmdet_efl.apis.longtail_benchmark import (BENCHMARK_CONFIGS,
-                                                   DEMO_CONFIGS)
+    from longtail_benchmark.benchmark import BENCHMARK_CONFIGS, DEMO_CONFIGS
     demo = _run_demo(monkeypatch)
     assert demo['configs'] is DEMO_CONFIGS and demo['runs'] == ['FL', 'EFL']
     assert all('-demo-4e_' in c for c in DEMO_CONFIGS.values())
