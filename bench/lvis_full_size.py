@@ -306,7 +306,7 @@ def generate(args):
     reused when already there."""
     import numpy as np
     from mmdet_efl.testing.lvis_like import (lvis_like_detections,
-                                              touch_images, write_lvis_like)
+                                             touch_images, write_lvis_like)
     os.makedirs(args.work, exist_ok=True)
     files = {}
     sizes = sorted(set(args.sizes) | ({args.dist_images} if 'dist' in

@@ -22,7 +22,7 @@ import mmdet_efl  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
-                 if '_base_' not in p.parts and 'demo' not in p.parts)
+                 if '_base_' not in p.parts)
 
 FL = 'RetinaNet paper'
 EFL = 'EFL paper'
@@ -635,7 +635,8 @@ def test_configs_readme_lists_every_config():
 
 # test-dev submission configs test on another split by design
 # (check_test_dev)
-ALL_CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
+ALL_CONFIGS = sorted(p for p in [*(REPO / 'configs').rglob('*.py'),
+                                 *(REPO / 'projects').glob('*/configs/*.py')]
                      if '_base_' not in p.parts
                      and not p.name.endswith('_test-dev.py'))
 

@@ -14,7 +14,9 @@ from mmengine.logging import MessageHub
 import mmdet_efl  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
+# the plugin's configs and the long-tail project's, which inherit them
+CONFIGS = sorted(p for p in [*(REPO / 'configs').rglob('*.py'),
+                             *(REPO / 'projects').glob('*/configs/*.py')]
                  if '_base_' not in p.parts)
 
 

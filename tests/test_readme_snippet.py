@@ -31,11 +31,16 @@ def test_readme_snippet_gives_head_and_loss_the_same_classes(tmp_path):
 
 def test_every_path_the_readmes_name_exists():
     """Configs, tools and docs the READMEs tell users to run or read."""
-    pattern = re.compile(r'(?<![\w/.-])((?:configs|tools|docs|bench)/'
-                         r'[\w./-]+\.(?:py|sh|md|png|json))')
+    pattern = re.compile(r'(?<![\w/.-])((?:configs|tools|docs|bench|projects)'
+                         r'/[\w./-]+\.(?:py|sh|md|png|json))')
     missing = []
-    for readme in [REPO / 'README.md', *REPO.glob('docs/**/*.md')]:
+    readmes = [REPO / 'README.md', *REPO.glob('docs/**/*.md'),
+               *REPO.glob('projects/*/README.md'),
+               *REPO.glob('projects/*/docs/*.md')]
+    for readme in readmes:
         for path in pattern.findall(readme.read_text()):
-            if not (REPO / path).exists():
+            # a project's README names its own files from its folder
+            root = readme.parent if 'projects' in readme.parts else REPO
+            if not (REPO / path).exists() and not (root / path).exists():
                 missing.append(f'{readme.relative_to(REPO)}: {path}')
     assert not missing, missing

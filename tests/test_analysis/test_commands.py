@@ -16,7 +16,7 @@ FIGURE_TOOLS = {'loss_figures', 'sample_ratio', 'loss_distribution',
 
 
 def test_every_figure_has_a_tool():
-    assert {t.stem for t in TOOLS} == FIGURE_TOOLS | {'candidate_selection'}
+    assert {t.stem for t in TOOLS} == FIGURE_TOOLS
 
 
 @pytest.mark.parametrize('tool', TOOLS, ids=lambda t: t.stem)

@@ -19,7 +19,7 @@ from mmdet.registry import METRICS
 
 import mmdet_efl  # noqa: F401
 from mmdet_efl.testing.lvis_like import (lvis_like_detections,
-                                          write_lvis_like)
+                                         write_lvis_like)
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import (BACKENDS, KEYS, LVISDetections,
                                              cap_per_image, load_lvis)

@@ -6,7 +6,7 @@
 # base lr (0.01) times the iterations per epoch, 0.02 * (4 + 2 * 0.1) = 0.084
 # there and 0.027 * (3 + 1 * 0.1) = 0.084 here. The detector is undertrained
 # at this length (APf ~72 against ~86 at 6 epochs), so the demo shows the
-# mechanism, not the benchmark's numbers (projects/LongTailBenchmark/README.md, "The
+# mechanism, not the benchmark's numbers (the project's README, "The
 # 4-epoch demo").
 _base_ = './atss-iou_r18_fpn_efl-demo_synthetic-lvis.py'
 

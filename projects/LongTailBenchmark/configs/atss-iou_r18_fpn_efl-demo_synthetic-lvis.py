@@ -1,6 +1,6 @@
 # The embedded benchmark: the improved-baseline EFL config for LVIS
 # (efl/atss-iou_r50_fpn_efl-2x_lvis-v1.py) at CPU scale, on the generated
-# long-tailed glyph dataset (projects/LongTailBenchmark/tools/generate_dataset.py, LVIS v1 format: 100
+# long-tailed glyph dataset (tools/generate_dataset.py, LVIS v1 format: 100
 # categories in look-alike families, 25 rare / 40 common / 35 frequent,
 # 1500 training images).
 # Scale changes: a narrow ResNet-18 trained from scratch; a 64-channel FPN
@@ -96,7 +96,7 @@ param_scheduler = [
 # This recipe restores it on the final classification conv only, at
 # 0.02 * sum_t lr_t (~19 over this schedule) ~ 0.38: LVIS's exposure
 # (0.013, Lambda ~ 0.25) left focal loss's G_rare at 0.52 x G_freq, short of
-# the regime check (<= 0.5; projects/LongTailBenchmark/README.md, "The regime check on the
+# the regime check (<= 0.5; the project's README, "The regime check on the
 # detector").
 cls_weight_decay = 0.02
 optim_wrapper = dict(

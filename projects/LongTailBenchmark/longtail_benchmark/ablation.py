@@ -69,8 +69,7 @@ def simulator_job(name: str, seed: int) -> dict:
     """One simulator run: ``name`` is a loss variant under the benchmark
     setting, or ``'FL stock decay'`` (module level, for worker
     processes)."""
-    from longtail_benchmark.simulation import (BENCHMARK_CONFIG, FL_BEST_CONFIG,
-                                      simulate)
+    from .simulation import BENCHMARK_CONFIG, FL_BEST_CONFIG, simulate
     if name == 'FL stock decay':
         return simulate(FL_BEST_CONFIG, 'FL', seed)
     return simulate(BENCHMARK_CONFIG, name, seed)

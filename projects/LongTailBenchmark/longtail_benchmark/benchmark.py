@@ -2,7 +2,7 @@
 command.
 
 Generates the glyph dataset (:mod:`longtail_benchmark.synthetic_longtail`)
-if it is missing, trains the demo configs on it (``projects/LongTailBenchmark/configs/``:
+if it is missing, trains the demo configs on it (``configs/``:
 identical but for ``loss_cls`` or, for FL's other recipes, the classifier's
 weight decay; ``make demo`` trains a shorter schedule of FL and EFL), each
 in a process with pinned CPU kernels
@@ -49,7 +49,7 @@ PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 _DEMO = osp.join(PROJECT, 'configs')
 #: The benchmark's runs: FL and EFL under one recipe (they differ only in
 #: ``loss_cls``), and FL under two other classifier weight decays: mmdet's
-#: stock 1e-4, and 0.013 (LVIS's exposure; see projects/LongTailBenchmark/README.md).
+#: stock 1e-4, and 0.013 (LVIS's exposure; see the project's README).
 BENCHMARK_CONFIGS = {
     'FL': osp.join(_DEMO, 'atss-iou_r18_fpn_fl-demo_synthetic-lvis.py'),
     'EFL': osp.join(_DEMO, 'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py'),

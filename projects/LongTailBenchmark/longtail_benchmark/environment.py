@@ -14,7 +14,7 @@ the numbers equal on machines of one CPU vendor, not on every x86-64 CPU
 (measured: two AMD EPYC machines, one with AVX512, gave the same numbers to
 every digit; an Intel Xeon, pinned too, moved the 4-epoch demo's seed 0 by
 up to 1.3 AP and 3.3 APr, with the regime checks equal to the third
-decimal: projects/LongTailBenchmark/README.md, "The same numbers on another machine").
+decimal: the project's README, "The same numbers on another machine").
 """
 import os
 import platform
@@ -55,7 +55,7 @@ def _cpu_model() -> str:
 
 #: Environment variables that cap PyTorch's, oneDNN's and MKL's CPU kernels
 #: at AVX2 (read once per process, when the library first runs a kernel).
-#: ``projects/LongTailBenchmark/docs/results.json`` was measured with AVX2 kernels.
+#: ``docs/results.json`` was measured with AVX2 kernels.
 REPRODUCIBLE_CPU_KERNELS = {
     'ATEN_CPU_CAPABILITY': 'avx2',
     'ONEDNN_MAX_CPU_ISA': 'AVX2',

@@ -45,8 +45,10 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from mmdet_efl.datasets.longtail import (COMMON_MAX_IMAGES, GROUP_NAMES, RARE_MAX_IMAGES,
-                       annotation_frequencies, frequency_group)
+from mmdet_efl.datasets.longtail import (COMMON_MAX_IMAGES, GROUP_NAMES,
+                                         RARE_MAX_IMAGES,
+                                         annotation_frequencies,
+                                         frequency_group)
 
 # The URL prefix mmdet's LVISV1Dataset strips from ``coco_url`` to find the
 # image file under ``data_prefix``.

@@ -9,8 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from longtail_benchmark.candidate_selection import (compare_candidate_selection,
-                                                run_files)
+from longtail_benchmark.candidate_selection import (
+    compare_candidate_selection, run_files)
 from tests.helpers import write_tiny_config
 
 KEYS = ('AP', 'APr', 'APc', 'APf')

@@ -1,4 +1,4 @@
-"""The committed ablation results (projects/LongTailBenchmark/docs/results.json, issue 16):
+"""The committed ablation results (docs/results.json, issue 16):
 the keys the issue asks for, AP in %, and numbers that agree with each
 other (paired differences, the targets' verdicts, FL's best recipe)."""
 import json
@@ -70,7 +70,7 @@ def test_numbers_agree(results, bench):
 
 
 def test_current_head_numbers_agree():
-    """projects/LongTailBenchmark/docs/results_current_head.json: FL and EFL retrained with
+    """docs/results_current_head.json: FL and EFL retrained with
     the current ATSSIoUHead. The paired differences are the per-seed
     differences, and the cls x IoU selection is the runs' own test."""
     r = json.loads((REPO / 'projects/LongTailBenchmark/docs/results_current_head.json')

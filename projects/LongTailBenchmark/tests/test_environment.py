@@ -11,7 +11,7 @@ from longtail_benchmark.environment import (distinct_environments,
                                             numeric_environment)
 from longtail_benchmark.jobs import Job, run_jobs
 from longtail_benchmark.environment import (REPRODUCIBLE_CPU_KERNELS,
-                                         reproducible_cpu_env)
+                                            reproducible_cpu_env)
 
 AVX2 = torch.backends.cpu.get_cpu_capability() in ('AVX2', 'AVX512')
 

@@ -18,9 +18,8 @@ import argparse
 import json
 import os.path as osp
 
-from longtail_benchmark.candidate_selection import (SELECTIONS,
-                                                compare_candidate_selection,
-                                                run_files)
+from longtail_benchmark.candidate_selection import (  # noqa: E402
+    SELECTIONS, compare_candidate_selection, run_files)
 from mmdet_efl.datasets.longtail import METRIC_KEYS
 
 

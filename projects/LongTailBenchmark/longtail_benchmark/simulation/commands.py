@@ -1,4 +1,4 @@
-"""The command line of ``projects/LongTailBenchmark/tools/longtail_simulator.py``."""
+"""The command line of ``tools/longtail_simulator.py``."""
 import argparse
 import inspect
 import json

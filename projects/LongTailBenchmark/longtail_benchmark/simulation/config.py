@@ -191,7 +191,7 @@ class SimulatorConfig:
 
 
 #: The simulator's benchmark setting, chosen under focal loss before any
-#: loss was compared (projects/LongTailBenchmark/docs/simulator.md): weight decay 3e-3 on the
+#: loss was compared (docs/simulator.md): weight decay 3e-3 on the
 #: classifier's ``W`` and ``b`` (``Lambda_cls`` 0.116), where FL's regime
 #: checks hold and its AP is within 1.5 points of its best.
 BENCHMARK_CONFIG = SimulatorConfig(cls_decay_mult=30.0)

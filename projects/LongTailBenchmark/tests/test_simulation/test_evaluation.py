@@ -7,11 +7,9 @@ import pytest
 import torch
 
 from mmdet_efl.evaluation import evaluate_lvis
-from longtail_benchmark.simulation.evaluation import (average_precision,
-                                             cap_per_image,
-                                             detections_as_records, lvis_gt,
-                                             lvis_style_ap,
-                                             verified_negatives)
+from longtail_benchmark.simulation.evaluation import (
+    average_precision, cap_per_image, detections_as_records, lvis_gt,
+    lvis_style_ap, verified_negatives)
 
 
 def test_average_precision_by_hand():

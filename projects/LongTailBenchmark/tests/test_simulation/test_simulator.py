@@ -4,7 +4,8 @@ hand, focal loss two ways, determinism."""
 import numpy as np
 import pytest
 
-from longtail_benchmark.simulation import LOSS_VARIANTS, SimulatorConfig, simulate
+from longtail_benchmark.simulation import (LOSS_VARIANTS, SimulatorConfig,
+                                           simulate)
 from longtail_benchmark.simulation.simulator import build_loss
 
 TINY = SimulatorConfig(num_classes=12, num_train_images=150, max_images=120,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from longtail_benchmark.simulation import (LongTailWorld, SimulatorConfig,
-                                  category_image_counts)
+                                           category_image_counts)
 from longtail_benchmark.simulation.world import group_split
 
 TINY = SimulatorConfig(num_classes=12, num_train_images=150, max_images=120,
