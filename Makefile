@@ -11,7 +11,7 @@ DEFAULT_STACK := py311-torch2.13
 STACK ?= $(DEFAULT_STACK)
 STACKS := $(sort $(basename $(notdir $(wildcard requirements/stacks/*.txt))))
 STACK_VENV = $(if $(filter $(DEFAULT_STACK),$(STACK)),.venv,.venv-$(STACK))
-TESTS ?= tests
+TESTS ?= tests projects/LongTailBenchmark/tests
 
 .PHONY: env test compat compat-all demo ablation mutation
 
@@ -19,7 +19,7 @@ env:
 	@bash tools/setup_env.sh
 
 test: env
-	$(PY) -m pytest tests -n 2 -q --durations=15
+	$(PY) -m pytest $(TESTS) -n 2 -q --durations=15
 
 compat:
 	@STACK=$(STACK) bash tools/setup_env.sh

@@ -16,33 +16,27 @@ per-group G_j curves, and the EFL model's focusing factors against the
 categories' training-image counts.
 """
 import json
-import logging
 import os
 import os.path as osp
-import time
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
-from mmengine.config import Config
-from mmengine.runner import Runner
 from tqdm import tqdm
 
-from mmdet_efl.analysis import (SampleCounter, consume, iter_dense_samples,
-                                plot_curves, plot_focusing_factors,
-                                read_scalars, scalar_series,
+from mmdet_efl.analysis import (plot_curves, plot_focusing_factors,
                                 train_image_counts)
-from mmdet_efl.analysis.regime import (RegimeReport, ap_ratio, fig2_log_ratio,
-                                       grad_ratio_summary, group_means)
-from mmdet_efl.datasets.longtail import (GROUP_ORDER, METRIC_KEYS,
-                                         annotation_frequencies, group_labels)
-from mmdet_efl.models.losses import CategoryAdaptiveLoss
+from mmdet_efl.analysis.regime import group_means
+from mmdet_efl.datasets.longtail import annotation_frequencies, group_labels
 from .environment import (distinct_environments, format_environments,
                           reproducible_cpu_env)
 from .jobs import Job, run_jobs
+from .report import format_regime, format_table, regime_entry, regime_report
 from .synthetic_longtail import (SyntheticSpec, dataset_summary,
                                  generate_dataset)
+# the run's own pieces, named here too: the ablation and the tests reach
+# them through this module
+from .training import (GRAD_RATIO_KEY, RUN_THREADS, demo_config,  # noqa
+                       fig2_statistics, train_and_test, train_job)
 
 #: the project's folder (``projects/LongTailBenchmark``)
 PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -66,12 +60,6 @@ DEMO_CONFIGS = {
     'FL': osp.join(_DEMO, 'atss-iou_r18_fpn_fl-demo-4e_synthetic-lvis.py'),
     'EFL': osp.join(_DEMO, 'atss-iou_r18_fpn_efl-demo-4e_synthetic-lvis.py'),
 }
-GRAD_RATIO_KEY = 'loss_cls/grad_ratio_{}'
-#: Intra-op threads of every benchmark run. Fixed, because floating-point
-#: sums depend on the thread count and the same seed must give the same
-#: numbers on every machine it can; a 2-core machine trains two runs at once in
-#: separate processes instead (``workers``).
-RUN_THREADS = 1
 
 
 def ensure_dataset(data_root: str, spec: SyntheticSpec) -> None:
@@ -91,250 +79,6 @@ def category_groups(ann_file: str) -> Dict[str, List[int]]:
     left out."""
     groups = group_labels(annotation_frequencies(ann_file))
     return {k: v for k, v in groups.items() if v}
-
-
-def demo_config(path: str, data_root: str, work_dir: str, seed: int,
-                max_epochs: Optional[int] = None,
-                bar_position: Optional[int] = None) -> Config:
-    """A demo config pointed at ``data_root``, evaluated once at the end.
-
-    The number of classes follows the dataset's annotation file, and the
-    repeat-factor threshold its number of training images (see the
-    config). ``max_epochs`` rescales the schedule; ``bar_position`` is the
-    terminal line of the run's progress bar.
-
-    Raises:
-        ValueError: ``max_epochs`` below 1.
-    """
-    cfg = Config.fromfile(path)
-    root = data_root.rstrip('/') + '/'
-    with open(root + 'annotations/train.json') as f:
-        train = json.load(f)
-    num_classes = len(train['categories'])
-    head = cfg.model.bbox_head
-    head.num_classes = num_classes
-    if 'num_classes' in head.loss_cls:
-        head.loss_cls.num_classes = num_classes
-    cfg.work_dir = work_dir
-    rfs = cfg.train_dataloader.dataset
-    rfs.oversample_thr = cfg.rfs_images / len(train['images'])
-    rfs.dataset.data_root = root
-    for key in ('val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = root
-    for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key].ann_file = root + 'annotations/val.json'
-    if max_epochs is not None:
-        if max_epochs < 1:
-            raise ValueError(f'max_epochs must be at least 1, got '
-                             f'{max_epochs} ({path})')
-        scale = max_epochs / cfg.train_cfg.max_epochs
-        cfg.train_cfg.max_epochs = max_epochs
-        for sched in cfg.param_scheduler:
-            if sched.type == 'MultiStepLR':
-                sched.end = max_epochs
-                sched.milestones = [int(m * scale) for m in sched.milestones]
-    # no validation during training (mmengine would still validate after
-    # the last epoch without val_begin): the test at the end evaluates
-    cfg.train_cfg.val_begin = cfg.train_cfg.max_epochs + 1
-    cfg.default_hooks.checkpoint.interval = cfg.train_cfg.max_epochs
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    name = osp.basename(work_dir.rstrip('/'))
-    # one process runs several Runners: keep their singletons apart
-    cfg.visualizer.name = f'visualizer_{name}'
-    cfg.experiment_name = name
-    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-        dict(type='ProgressBarHook', desc=name, position=bar_position)
-    ]
-    return cfg
-
-
-def _quiet_console(runner: Runner) -> None:
-    """Leave INFO logs to the log file; the console shows progress bars."""
-    for handler in runner.logger.handlers:
-        if not isinstance(handler, logging.FileHandler):
-            handler.setLevel(logging.WARNING)
-
-
-def grad_ratio_curves(work_dir: str) -> Dict[str, list]:
-    """The per-group mean G_j that ``GradientCollectorHook`` logged:
-    ``{'steps': [...], '<group>': [...]}`` (empty without the hook)."""
-    records = read_scalars(work_dir)
-    curves: Dict[str, list] = {}
-    for group in GROUP_ORDER:
-        steps, values = scalar_series(records, GRAD_RATIO_KEY.format(group))
-        if steps:
-            curves['steps'] = steps
-            curves[group] = values
-    return curves
-
-
-def train_and_test(cfg: Config) -> dict:
-    """Trains ``cfg``, then tests it.
-
-    Returns:
-        ``metrics`` (AP, APr, APc, APf as fractions), ``seconds`` and
-        ``train_seconds``, ``work_dir``; for category-adaptive losses also
-        the final per-category values (``category_values``: lists) and the
-        logged per-group G_j curves (``grad_ratio_curves``).
-    """
-    runner = Runner.from_cfg(cfg)
-    _quiet_console(runner)
-    start = time.perf_counter()
-    runner.train()
-    train_seconds = time.perf_counter() - start
-    metrics = runner.test()
-    total_seconds = time.perf_counter() - start
-    result = dict(
-        metrics={k: float(metrics[f'lvis/bbox_{k}']) for k in METRIC_KEYS},
-        train_seconds=train_seconds,
-        seconds=total_seconds,
-        work_dir=cfg.work_dir)
-    loss = runner.model.bbox_head.loss_cls
-    if isinstance(loss, CategoryAdaptiveLoss):
-        result['category_values'] = {
-            k: v.cpu().tolist() for k, v in loss.category_values().items()}
-        result['grad_ratio_curves'] = grad_ratio_curves(cfg.work_dir)
-    return result
-
-
-def fig2_statistics(cfg: Config, groups: Dict[str, List[int]],
-                    cache_file: Optional[str] = None) -> dict:
-    """EFL Fig. 2 on the config's training set under its own assigner.
-
-    Returns ``{'pos': [C], 'neg': [C], 'per_group': {group: mean
-    log10(pos / neg)}}``, read from ``cache_file`` if it exists (the
-    anchors and assigner do not depend on the loss or the seed)."""
-    if cache_file and osp.isfile(cache_file):
-        with open(cache_file) as f:
-            return json.load(f)
-    counter = SampleCounter(cfg.model.bbox_head.num_classes)
-    consume(iter_dense_samples(cfg, batch_size=8), [counter])
-    _, per_group = fig2_log_ratio(counter.pos, counter.neg, groups)
-    out = dict(pos=counter.pos.tolist(), neg=counter.neg.tolist(),
-               per_group=per_group)
-    if cache_file:
-        with open(cache_file, 'w') as f:
-            json.dump(out, f)
-    return out
-
-
-def regime_report(results: Dict[str, List[dict]],
-                  groups: Dict[str, List[int]],
-                  fig2: Optional[dict] = None,
-                  grad_ratio_from: str = 'EFL',
-                  fl_name: str = 'FL') -> RegimeReport:
-    """The regime checks of a benchmark run, means over seeds.
-
-    ``fl_apr_over_apf`` comes from the ``fl_name`` runs; the final and
-    time-averaged per-group G_j from the ``grad_ratio_from`` runs (their
-    final per-category state, and their logged per-group curves)."""
-    report = RegimeReport(source=grad_ratio_from)
-    if fl_name in results:
-        apr = np.mean([r['metrics']['APr'] for r in results[fl_name]])
-        apf = np.mean([r['metrics']['APf'] for r in results[fl_name]])
-        report.fl_apr_over_apf = ap_ratio(max(apr, 0), max(apf, 0))
-    runs = [r for r in results.get(grad_ratio_from, [])
-            if 'category_values' in r]
-    if runs:
-        finals = [group_means(r['category_values']['grad_ratio'], groups)
-                  for r in runs]
-        report.final_grad_ratio = {
-            g: float(np.mean([f[g] for f in finals])) for g in groups}
-        means = []
-        for r in runs:
-            curves = r.get('grad_ratio_curves') or {}
-            present = [g for g in groups if g in curves]
-            if not present:
-                continue
-            summary = grad_ratio_summary(
-                curves['steps'], np.array([curves[g] for g in present]).T,
-                {g: [i] for i, g in enumerate(present)})
-            means.append(summary['mean'])
-        if means:
-            report.mean_grad_ratio = {
-                g: float(np.mean([m[g] for m in means])) for g in means[0]}
-    if fig2:
-        report.fig2_log10_ratio = dict(fig2['per_group'])
-    return report
-
-
-def regime_entry(fl: RegimeReport, efl: RegimeReport) -> dict:
-    """The regime checks as saved in ``results.json``: checked on focal
-    loss's run (the baseline defines the regime; EFL's own ``G_j`` rise as
-    it acts), with ``final_grad_ratio`` and ``mean_grad_ratio`` those of
-    the EFL run and ``fl_final_grad_ratio`` / ``fl_mean_grad_ratio``
-    those of FL (means over seeds)."""
-    out = fl.to_dict()
-    out.update(fl_final_grad_ratio=out.pop('final_grad_ratio'),
-               fl_mean_grad_ratio=out.pop('mean_grad_ratio'),
-               final_grad_ratio=dict(efl.final_grad_ratio),
-               mean_grad_ratio=dict(efl.mean_grad_ratio),
-               efl_rare_over_frequent=efl.rare_over_frequent,
-               checked_on=fl.source)
-    return out
-
-
-def format_regime(fl: RegimeReport, efl: RegimeReport) -> str:
-    """The regime checks (on FL's run) and EFL's own per-group ``G_j``."""
-    lines = [fl.format()]
-    for name, values in (('EFL final G_j', efl.final_grad_ratio),
-                         ('EFL mean G_j', efl.mean_grad_ratio)):
-        if values:
-            groups = [g for g in GROUP_ORDER if g in values]
-            lines.append(f'  {name:<22} ' + ' / '.join(
-                f'{values[g]:.3f}' for g in groups) + '  (not checked)')
-    return '\n'.join(lines)
-
-
-def format_table(results: Dict[str, List[dict]], seeds: Sequence[int],
-                 baseline: str = 'FL') -> str:
-    """Side-by-side table in %; with several seeds, mean +- std over seeds
-    and, per other run, its paired differences from ``baseline`` per
-    seed."""
-    lines = [f"{'run':<15}" + ''.join(f'{k:>16}' for k in METRIC_KEYS) +
-             f"{'wall time':>14}"]
-    for name, runs in results.items():
-        cells = []
-        for key in METRIC_KEYS:
-            values = np.array([r['metrics'][key] for r in runs]) * 100
-            cells.append(f'{values.mean():>10.2f} +-{values.std(ddof=1):4.2f}'
-                         if len(runs) > 1 else f'{values[0]:>16.2f}')
-        seconds = np.mean([r['seconds'] for r in runs])
-        lines.append(f'{name:<15}' + ''.join(cells) + f'{seconds:>12.0f} s')
-    lines.append(f'(box AP in %, LVIS v1 protocol, seeds {list(seeds)}; '
-                 'sample std over seeds)')
-    base = results.get(baseline)
-    if base and len(results) > 1:
-        lines.append(f'paired differences from {baseline}, per seed:')
-        for name, runs in results.items():
-            if name == baseline or len(runs) != len(base):
-                continue
-            diffs = [
-                f"{key} " + ' / '.join(
-                    f"{100 * (r['metrics'][key] - b['metrics'][key]):+.2f}"
-                    for r, b in zip(runs, base)) for key in METRIC_KEYS]
-            lines.append(f'  {name} - {baseline}: ' + ', '.join(diffs))
-    return '\n'.join(lines)
-
-
-@contextmanager
-def _run_threads() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(RUN_THREADS)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def train_job(config: str, data_root: str, work_dir: str, seed: int,
-              max_epochs: Optional[int] = None,
-              bar_position: Optional[int] = None) -> dict:
-    """:func:`train_and_test` of one benchmark run with ``RUN_THREADS``
-    threads (a top-level function, so that worker processes can run it)."""
-    with _run_threads():
-        return train_and_test(demo_config(config, data_root, work_dir, seed,
-                                          max_epochs, bar_position))
 
 
 def run_detector(names: Sequence[str], data_root: str, work_dir: str,
