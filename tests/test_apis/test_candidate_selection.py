@@ -14,6 +14,9 @@ from mmdet_efl.apis.candidate_selection import (compare_candidate_selection,
 from tests.helpers import write_tiny_config
 
 KEYS = ('AP', 'APr', 'APc', 'APf')
+# the run's checkpoint is loaded by a Runner (load_from), as the command
+# line tool has it
+pytestmark = pytest.mark.usefixtures('safe_checkpoints')
 
 
 def _fresh(cfg: Config, work_dir: str) -> Config:

@@ -16,6 +16,7 @@ from mmdet_efl.apis.candidate_selection import (SELECTIONS,
                                                 compare_candidate_selection,
                                                 run_files)
 from mmdet_efl.datasets.longtail import METRIC_KEYS
+from mmdet_efl.engine import register_checkpoint_loader
 
 
 def main() -> None:
@@ -23,6 +24,8 @@ def main() -> None:
     parser.add_argument('runs', nargs='+', help='finished runs\' work dirs')
     parser.add_argument('--out', help='write the numbers as JSON here')
     args = parser.parse_args()
+    # the runs' checkpoints are loaded by a Runner (load_from)
+    register_checkpoint_loader()
     old, new = SELECTIONS
     rows = {}
     print('| run | ' + ' | '.join(f'{k} {old} / {new} (diff)'
