@@ -226,6 +226,11 @@ def child_agree(spec):
 
 
 def run_child(args):
+    from mmdet_efl.evaluation import patch_lvis_for_numpy2
+
+    # the baselines (mmdet's LVISMetric, the unchunked LVISEval) run the
+    # lvis-api itself, which needs the numpy view on numpy >= 1.24
+    patch_lvis_for_numpy2()
     spec = json.load(open(args.spec))
     if args.child == 'dist':
         child_dist(spec)

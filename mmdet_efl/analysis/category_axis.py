@@ -3,7 +3,6 @@ most to least frequent, coloured by LVIS frequency group."""
 from typing import Dict, List, Sequence
 
 import numpy as np
-from matplotlib.patches import Patch
 
 from mmdet_efl.datasets.longtail import GROUP_NAMES, frequency_group
 
@@ -16,6 +15,7 @@ def group_legend(ax, letters: Sequence[str], **kwargs) -> None:
     """A legend of the frequency groups among ``letters`` (LVIS
     ``frequency`` letters), most frequent first as the category axis
     runs."""
+    from matplotlib.patches import Patch
     present = [name for letter, name in GROUP_NAMES.items()
                if letter in letters]
     ax.legend(handles=[Patch(color=GROUP_COLOURS[name], label=name)

@@ -12,6 +12,8 @@ import numpy as np
 from mmengine.config import Config, DictAction
 
 from mmdet_efl.datasets import label_counts
+from mmdet_efl.engine.checkpoint import safe_checkpoint_loading
+from mmdet_efl.registry import register_config_scope
 
 from .dense_samples import (analysis_dataset_cfg, build_analysis_dataset,
                             consume, iter_dense_samples)
@@ -75,6 +77,8 @@ def _data_args(parser: argparse.ArgumentParser, split: str) -> None:
 
 
 def _config(path: str, args: argparse.Namespace) -> Config:
+    # a config of one's own may take ours as bases (mmdet_efl::<path>)
+    register_config_scope()
     cfg = Config.fromfile(path)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -269,8 +273,10 @@ def efl_diagnosis_main(argv: Optional[List[str]] = None) -> dict:
         records = read_scalars(args.work_dir)
     except FileNotFoundError:  # checkpoints only
         records = None
-    diag = diagnose_work_dir(args.work_dir, args.checkpoint, groups,
-                             loss_cfg, args.loss_key, names, records)
+    # the checkpoints are read through MMEngine's loaders: the safe ones
+    with safe_checkpoint_loading():
+        diag = diagnose_work_dir(args.work_dir, args.checkpoint, groups,
+                                 loss_cfg, args.loss_key, names, records)
     print(diag.format())
     if args.out_dir:
         write_figure(args.out_dir, 'efl_diagnosis',

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from mmdet.models.dense_heads import AnchorHead, ATSSHead, PAAHead
 from mmdet.registry import DATASETS, MODELS
 from mmdet_efl.datasets.longtail import label_counts, unwrap_dataset_cfg
+from mmdet_efl.engine.checkpoint import safe_checkpoint_loading
 
 _SPLITS = ('train', 'val', 'test')
 
@@ -92,7 +93,9 @@ def build_analysis_dataset(cfg: Config,
 def build_detector(cfg: Config, checkpoint: Optional[str] = None
                    ) -> torch.nn.Module:
     """The config's detector in eval mode, on CPU, with ``checkpoint``'s
-    weights (pretrained backbone weights are not fetched)."""
+    weights (pretrained backbone weights are not fetched). The checkpoint
+    is read with the safe loaders (:mod:`mmdet_efl.engine.checkpoint`),
+    installed for this read only."""
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.backbone.init_cfg = None
@@ -104,8 +107,9 @@ def build_detector(cfg: Config, checkpoint: Optional[str] = None
             'anchor-based dense head whose get_targets follows AnchorHead '
             '(RetinaNet, ATSS, ATSSIoUHead)')
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                        logger='silent')
+        with safe_checkpoint_loading():
+            load_checkpoint(model, checkpoint, map_location='cpu',
+                            strict=True, logger='silent')
     return model.eval()
 
 

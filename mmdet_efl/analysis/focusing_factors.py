@@ -4,20 +4,17 @@ images (EFL eq. 3 and the ``gamma_j = gamma_b + s (1 - G_j)`` of sec. 3.2).
 """
 from typing import Dict, Optional, Sequence
 
-import matplotlib
+import numpy as np
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import CheckpointLoader
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import CheckpointLoader  # noqa: E402
-
-from mmdet.registry import MODELS  # noqa: E402
-from mmdet_efl.datasets.longtail import frequency_group  # noqa: E402
-from mmdet_efl.models.losses import CategoryAdaptiveLoss  # noqa: E402
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
-from .category_axis import group_colours, group_legend  # noqa: E402
+from mmdet.registry import MODELS
+from mmdet_efl.datasets.longtail import frequency_group
+from mmdet_efl.engine.checkpoint import safe_checkpoint_loading
+from mmdet_efl.models.losses import CategoryAdaptiveLoss
+from mmdet_efl.utils.figures import save_figure, subplots
+from .category_axis import group_colours, group_legend
 
 
 def category_state_from_checkpoint(cfg: Config, checkpoint: str,
@@ -25,7 +22,19 @@ def category_state_from_checkpoint(cfg: Config, checkpoint: str,
                                    ) -> Dict[str, np.ndarray]:
     """Builds the config's classification loss, loads its saved gradient
     statistics from ``checkpoint`` and returns its per-category values
-    (``gamma`` and ``grad_ratio`` for EFL, ``grad_ratio`` for EQLv2)."""
+    (``gamma`` and ``grad_ratio`` for EFL, ``grad_ratio`` for EQLv2).
+
+    The checkpoint (a path or a URL MMEngine knows) is read with the safe
+    loaders (:mod:`mmdet_efl.engine.checkpoint`), installed for this read
+    only.
+
+    Raises:
+        TypeError: the config's loss at ``loss_key`` keeps no per-category
+            state.
+        KeyError: the checkpoint holds no state of that loss.
+        UnsafeCheckpointError: the checkpoint holds objects outside the
+            allow-list.
+    """
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     module_cfg = cfg.model
     for part in loss_key.split('.'):
@@ -35,7 +44,9 @@ def category_state_from_checkpoint(cfg: Config, checkpoint: str,
         raise TypeError(f'{loss_key} is {type(loss).__name__}, which has no '
                         'per-category state; use a config of EFL, EQFL or '
                         'EQLv2')
-    state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    with safe_checkpoint_loading():
+        state = CheckpointLoader.load_checkpoint(checkpoint,
+                                                 map_location='cpu')
     state = state.get('state_dict', state)
     prefix = loss_key + '.'
     own = {k[len(prefix):]: v for k, v in state.items()
@@ -58,8 +69,8 @@ def plot_focusing_factors(values: Dict[str, np.ndarray],
     counts = np.asarray(image_counts)
     groups = [frequency_group(int(n)) for n in counts]
     colours = group_colours(groups)
-    fig, axes = plt.subplots(1, len(values), figsize=(5 * len(values), 3.8),
-                             squeeze=False)
+    fig, axes = subplots(1, len(values), figsize=(5 * len(values), 3.8),
+                         squeeze=False)
     for ax, (key, v) in zip(axes[0], values.items()):
         ax.scatter(counts, v, c=colours, s=22)
         ax.set_xscale('log')

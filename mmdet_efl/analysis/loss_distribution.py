@@ -12,18 +12,14 @@ loss carried by the ``f`` easiest samples.
 """
 from typing import Dict, List, Optional, Sequence
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mmdet_efl.models.losses.modulated_focal import (  # noqa: E402
+from mmdet_efl.models.losses.modulated_focal import (
     FocalTerms, modulated_focal_loss)
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
+from mmdet_efl.utils.figures import save_figure, subplots
 
-from .dense_samples import DenseSamples  # noqa: E402
+from .dense_samples import DenseSamples
 
 DEFAULT_GAMMAS = (0.0, 0.5, 1.0, 2.0)
 
@@ -84,7 +80,7 @@ class LossCollector:
 def plot_loss_distribution(result: Dict, out_file: str,
                            title: Optional[str] = None) -> Dict:
     """Draws RetinaNet Fig. 4 from :meth:`LossCollector.result`."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = subplots(1, 2, figsize=(10, 4))
     for ax, key in zip(axes, ('positive', 'negative')):
         for g in result['gammas']:
             c = result[key][str(g)]

@@ -13,17 +13,13 @@ the numbers behind it.
 """
 from typing import Dict, List, Sequence
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mmdet_efl.models.losses import FocalLossStar  # noqa: E402
-from mmdet_efl.models.losses.modulated_focal import (  # noqa: E402
+from mmdet_efl.models.losses import FocalLossStar
+from mmdet_efl.models.losses.modulated_focal import (
     FocalTerms, modulated_focal_loss)
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
+from mmdet_efl.utils.figures import save_figure, subplots
 
 
 def _positive_curve(x_t: np.ndarray, gamma: float,
@@ -56,7 +52,7 @@ def retinanet_fig1(out_file: str,
     p_t = np.linspace(0.005, 1.0, 200)
     x_t = np.log(p_t) - np.log1p(-np.minimum(p_t, 1 - 1e-12))
     data = dict(p_t=p_t.tolist(), curves={})
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = subplots(figsize=(5.5, 4))
     for g in gammas:
         loss = _positive_curve(x_t, g)['loss']
         data['curves'][str(g)] = loss
@@ -78,7 +74,7 @@ def retinanet_figs5_6(out_file: str) -> dict:
         'FL*, g=2, b=1': _fl_star_curve(x_t, 2.0, 1.0),
         'FL*, g=4, b=0': _fl_star_curve(x_t, 4.0, 0.0),
     }
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = subplots(1, 2, figsize=(10, 4))
     for name, c in curves.items():
         axes[0].plot(x_t, c['loss'], label=name)
         axes[1].plot(x_t, c['grad'], label=name)
@@ -105,7 +101,7 @@ def efl_fig3(out_file: str, gamma_b: float = 2.0, s: float = 8.0) -> dict:
     x_t = np.linspace(-4, 4, 161)
     cats = efl_categories(gamma_b, s)
     data = dict(x_t=x_t.tolist(), gamma_j=cats, without={}, with_weight={})
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = subplots(1, 2, figsize=(10, 4))
     for name, g in cats.items():
         a = _positive_curve(x_t, g)['loss']
         b = _positive_curve(x_t, g, weight=g / gamma_b)['loss']
@@ -128,7 +124,7 @@ def efl_fig5(out_file: str, gamma_b: float = 2.0, s: float = 8.0) -> dict:
     x_t = np.linspace(-4, 4, 161)
     cats = efl_categories(gamma_b, s)
     data = dict(x_t=x_t.tolist(), gamma_j=cats, grad={})
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = subplots(figsize=(5.5, 4))
     for name, g in cats.items():
         grad = _positive_curve(x_t, g, weight=g / gamma_b)['grad']
         data['grad'][name] = grad

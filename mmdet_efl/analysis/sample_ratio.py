@@ -11,16 +11,12 @@ answers.
 """
 from typing import Dict, Optional, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from mmdet_efl.utils.figures import save_figure, subplots
 
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
-
-from .category_axis import plot_per_category  # noqa: E402
-from .dense_samples import DenseSamples  # noqa: E402
+from .category_axis import plot_per_category
+from .dense_samples import DenseSamples
 
 
 class SampleCounter:
@@ -61,7 +57,7 @@ def plot_sample_ratio(result: Dict, image_counts: Sequence[int],
     """Draws EFL Fig. 2 from :meth:`SampleCounter.result`; returns the
     numbers with the plotted order added."""
     values = [np.nan if v is None else v for v in result['log10_ratio']]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = subplots(figsize=(8, 3.6))
     axis = plot_per_category(ax, values, image_counts)
     ax.set_ylabel('log10(positive / negative samples)')
     ax.set_title(title or 'EFL Fig. 2: positive-negative imbalance')

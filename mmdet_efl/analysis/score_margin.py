@@ -9,18 +9,14 @@ EFL widening it most on rare categories.
 """
 from typing import Dict, Optional, Sequence
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from mmdet_efl.datasets.longtail import GROUP_NAMES
+from mmdet_efl.utils.figures import save_figure, subplots
 
-from mmdet_efl.datasets.longtail import GROUP_NAMES  # noqa: E402
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
-
-from .category_axis import plot_per_category  # noqa: E402
-from .dense_samples import DenseSamples  # noqa: E402
+from .category_axis import plot_per_category
+from .dense_samples import DenseSamples
 
 
 class MarginAccumulator:
@@ -68,8 +64,8 @@ def plot_margins(results: Dict[str, Dict], image_counts: Sequence[int],
     """Draws EFL Fig. 4: one panel per run (``{name: result}``), same
     category order and y-range, so the margins compare side by side."""
     names = list(results)
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8),
-                             sharey=True, squeeze=False)
+    fig, axes = subplots(1, len(names), figsize=(5 * len(names), 3.8),
+                         sharey=True, squeeze=False)
     out = dict(image_count=list(map(int, image_counts)), runs={})
     for ax, name in zip(axes[0], names):
         values = [np.nan if v is None else v

@@ -3,13 +3,8 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-
-from mmdet_efl.datasets.longtail import GROUP_ORDER  # noqa: E402
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
+from mmdet_efl.datasets.longtail import GROUP_ORDER
+from mmdet_efl.utils.figures import save_figure, subplots
 
 
 def read_scalars(work_dir: str) -> List[dict]:
@@ -103,8 +98,8 @@ def plot_curves(runs: Dict[str, str], keys: Optional[Sequence[str]],
         keys = group_keys(next(iter(records.values())))
     data = {name: {key: scalar_series(recs, key) for key in keys}
             for name, recs in records.items()}
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6),
-                             squeeze=False)
+    fig, axes = subplots(1, len(keys), figsize=(5 * len(keys), 3.6),
+                         squeeze=False)
     for ax, key in zip(axes[0], keys):
         for name in runs:
             steps, values = data[name][key]

@@ -1,14 +1,13 @@
 from .checkpoint import (UnsafeCheckpointError, checkpoint_safe_globals,
-                         load_checkpoint_safely, register_checkpoint_loader)
+                         load_checkpoint_safely, register_checkpoint_loader,
+                         safe_checkpoint_loading)
 from .dist import setup_cpu_distributed
-from .hooks import GradientCollectorHook, ProgressBarHook
+from .hooks import GradientCollectorHook, ProgressBarHook, SafeCheckpointHook
 from .optimizers import CPUAmpOptimWrapper
-
-register_checkpoint_loader()
 
 __all__ = [
     'CPUAmpOptimWrapper', 'GradientCollectorHook', 'ProgressBarHook',
-    'UnsafeCheckpointError', 'checkpoint_safe_globals',
+    'SafeCheckpointHook', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
     'load_checkpoint_safely', 'register_checkpoint_loader',
-    'setup_cpu_distributed'
+    'safe_checkpoint_loading', 'setup_cpu_distributed'
 ]

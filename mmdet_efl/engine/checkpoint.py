@@ -8,7 +8,7 @@ way: ``http(s)://``, ``torchvision://``, ``open-mmlab://`` and ``mmcls://``
 end in ``torch.hub.load_state_dict_from_url``, which unpickles with
 ``weights_only=False`` and so executes whatever code a checkpoint carries.
 
-This module registers, for local paths and for every one of those URL
+This module provides, for local paths and for every one of those URL
 schemes, a loader that keeps a restricted unpickler and allow-lists exactly
 the types MMEngine/MMDetection checkpoints hold. URLs are downloaded into
 torch.hub's cache (``$TORCH_HOME/hub/checkpoints``, as MMEngine does) and the
@@ -33,6 +33,14 @@ load checkpoints with ``weights_only=False`` (full pickle, only for files
 you trust), or allow-list specific types yourself with
 ``torch.serialization.add_safe_globals([...])``.
 
+Making them MMEngine's loaders changes MMEngine's scheme table for the whole
+process, so importing this package does not do it. It happens where asked
+for: :func:`register_checkpoint_loader` (called by ``tools/train.py`` and
+``tools/test.py``; a script of one's own calls it too),
+``SafeCheckpointHook`` in a config's ``custom_hooks`` (installs them before
+the Runner loads anything), or :func:`safe_checkpoint_loading` for one
+block (the package's own readers of checkpoints use it).
+
 MMEngine logs ``Loads checkpoint by <name> backend``, ``<name>`` being the
 loader function's name without its first ten characters (``load_from_``);
 the loaders are named ``load_from_safe_<scheme>`` so that it reads
@@ -47,7 +55,8 @@ import pickle
 import re
 import types
 import zipfile
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlparse
 
 import mmengine
@@ -454,7 +463,30 @@ SAFE_LOADERS: Dict[Tuple[str, ...], Callable[..., Any]] = {
 def register_checkpoint_loader() -> None:
     """Makes the safe loaders MMEngine's loaders for local paths and every
     URL scheme that MMEngine loads through torch.hub (used by ``load_from``,
-    ``resume`` and ``init_cfg=dict(type='Pretrained', ...)``)."""
+    ``resume`` and ``init_cfg=dict(type='Pretrained', ...)``), for the rest
+    of the process; idempotent.
+
+    Other schemes (``s3://``, ``pavi://``, ...) keep MMEngine's loaders.
+    """
     for prefixes, loader in SAFE_LOADERS.items():
         CheckpointLoader.register_scheme(
             prefixes=list(prefixes), loader=loader, force=True)
+
+
+@contextmanager
+def safe_checkpoint_loading() -> Iterator[None]:
+    """The safe loaders as MMEngine's inside the block only: MMEngine's
+    scheme table is put back as it was on leaving it, also on an error.
+
+    For library code that loads checkpoints through MMEngine
+    (``CheckpointLoader``, ``load_checkpoint``, a ``Runner``'s
+    ``load_from``) without changing the loaders of the process it runs in.
+    """
+    # register_scheme writes into the table before it replaces it with a
+    # sorted copy, so keep a copy, not the table itself
+    saved = type(CheckpointLoader._schemes)(CheckpointLoader._schemes)
+    register_checkpoint_loader()
+    try:
+        yield
+    finally:
+        CheckpointLoader._schemes = saved

@@ -3,7 +3,8 @@
 
 They follow mmdet's own ``tools/train.py``/``tools/test.py`` flags, import
 this package (so its modules are registered even for configs without
-``custom_imports``) and prepare CPU-only multi-process runs.
+``custom_imports``), make the process-wide changes of
+:func:`prepare_process` and prepare CPU-only multi-process runs.
 """
 import argparse
 import os
@@ -16,7 +17,29 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmdet.evaluation import DumpDetResults
 
+from ..evaluation.lvis_numpy2 import patch_lvis_for_numpy2
+from ..registry import register_config_scope
+from .checkpoint import register_checkpoint_loader
 from .dist import setup_cpu_distributed
+
+
+def prepare_process() -> None:
+    """What the package's entry points change in their own process, before
+    they read a config; importing the package changes none of it.
+
+    * ``_base_ = 'mmdet_efl::<path>'`` resolves
+      (:func:`~mmdet_efl.registry.register_config_scope`);
+    * MMEngine loads checkpoints (``load_from``, ``resume``, ``init_cfg``
+      URLs) with the safe loaders
+      (:func:`~mmdet_efl.engine.checkpoint.register_checkpoint_loader`);
+    * the lvis-api runs on numpy >= 1.24, for configs that evaluate with
+      mmdet's ``LVISMetric``
+      (:func:`~mmdet_efl.evaluation.patch_lvis_for_numpy2`; nothing
+      without lvis installed).
+    """
+    register_config_scope()
+    register_checkpoint_loader()
+    patch_lvis_for_numpy2()
 
 
 def _common_args(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +59,7 @@ def _common_args(parser: argparse.ArgumentParser) -> None:
 
 def _load_config(args: argparse.Namespace) -> Config:
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    prepare_process()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

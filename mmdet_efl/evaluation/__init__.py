@@ -2,8 +2,6 @@ from .functional import evaluate_lvis
 from .lvis_numpy2 import patch_lvis_for_numpy2
 from .metrics import LVISBoxMetric, OpenImagesGroupMetric
 
-patch_lvis_for_numpy2()
-
 __all__ = [
     'LVISBoxMetric', 'OpenImagesGroupMetric', 'evaluate_lvis',
     'patch_lvis_for_numpy2'

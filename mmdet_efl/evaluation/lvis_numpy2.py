@@ -6,6 +6,15 @@ with an AttributeError. Rather than patching numpy globally, we give the
 ``lvis.eval`` module its own view of numpy that adds the removed aliases with
 their old meaning (builtin ``float``/``int``/``bool``/``object``); the
 numbers are those of the official code.
+
+The view changes the ``lvis.eval`` module for the whole process, so
+importing this package does not install it. :func:`patch_lvis_for_numpy2`
+is called where the lvis-api is about to be run: by
+:func:`~mmdet_efl.evaluation.evaluate_lvis` with the ``'lvis'`` backend
+(``LVISBoxMetric(backend='lvis')``), and by ``tools/train.py`` and
+``tools/test.py`` (configs that evaluate with mmdet's ``LVISMetric``). Code
+of one's own that runs ``LVISMetric`` or ``LVISEval`` on numpy >= 1.24
+calls it first.
 """
 import builtins
 import types

@@ -147,7 +147,7 @@ def test_eqlv2_checkpoint_is_read_by_eqlv2s_rule(tmp_path):
     assert rare.mean_gamma is None  # EQLv2 has no focusing factor
 
 
-def test_demo_work_dir(tiny_runs, tmp_path, capsys):
+def test_demo_work_dir(tiny_runs, tmp_path, capsys, safe_checkpoints):
     run = tiny_runs['EFL']
     cfg = Config.fromfile(str(run['config']))
     state = read_checkpoint(str(run['checkpoint']),

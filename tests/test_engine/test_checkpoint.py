@@ -4,7 +4,12 @@ MMEngine loads through torch.hub (served here by a loopback HTTP server).
 
 Every test runs with each restricted unpickler the installed torch can use:
 torch's weights-only one (torch >= 2.5) and Python's with the allow-list
-(the only one on torch < 2.5, also tested on newer torch)."""
+(the only one on torch < 2.5, also tested on newer torch).
+
+Importing the package does not install the safe loaders; the tests here
+load through MMEngine with them installed (as ``tools/train.py`` has
+them), but for the tests of the ways to ask for them, which start from
+MMEngine's own loaders."""
 import functools
 import hashlib
 import json
@@ -27,10 +32,13 @@ from mmengine.runner.checkpoint import load_from_local
 from mmengine.utils import digit_version
 
 import mmdet_efl  # noqa: F401
-from mmdet_efl.engine import (UnsafeCheckpointError, load_checkpoint_safely,
-                              register_checkpoint_loader)
+from mmdet_efl.engine import (SafeCheckpointHook, UnsafeCheckpointError,
+                              load_checkpoint_safely,
+                              register_checkpoint_loader,
+                              safe_checkpoint_loading)
 from mmdet_efl.engine import checkpoint as safe_checkpoint
-from tests.helpers import CapturedLog, write_tiny_config
+from tests.helpers import (CapturedLog, mmengine_checkpoint_loaders,
+                           write_tiny_config)
 
 #: torch.load's own default since torch 2.6, which MMEngine 0.10 relies on not
 #: being the case
@@ -49,6 +57,28 @@ def unpickler(request, monkeypatch):
     else:
         monkeypatch.setattr(safe_checkpoint, 'TORCH_HAS_SAFE_GLOBALS', False)
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def safe_loaders():
+    """MMEngine loads with the safe loaders during each test."""
+    with safe_checkpoint_loading():
+        yield
+
+
+@pytest.fixture
+def mmengine_loaders(monkeypatch):
+    """MMEngine's own loaders during the test, as in a process that has not
+    asked for ours."""
+    monkeypatch.setattr(CheckpointLoader, '_schemes',
+                        mmengine_checkpoint_loaders())
+
+
+def _loader_names():
+    return {prefix: CheckpointLoader._get_checkpoint_loader(
+        prefix + 'x.pth').__name__ for prefix in (
+            '', 'http://', 'https://', 'torchvision://', 'modelzoo://',
+            'open-mmlab://', 'openmmlab://', 'mmcls://', 's3://')}
 
 
 class _Payload:
@@ -582,6 +612,48 @@ def test_registration_restores_every_safe_loader(monkeypatch):
                    'mmcls://'):
         loader = CheckpointLoader._get_checkpoint_loader(prefix + 'x.pth')
         assert loader.__name__.startswith('load_from_safe_'), prefix
+
+
+def test_scoped_loading_puts_mmengine_loaders_back(mmengine_loaders):
+    """``safe_checkpoint_loading`` (the analysis tools' readers) installs
+    the safe loaders for its block only, also when the block fails."""
+    stock = dict(CheckpointLoader._schemes)
+    assert _loader_names()[''] == 'load_from_local'
+    with safe_checkpoint_loading():
+        inside = _loader_names()
+    assert dict(CheckpointLoader._schemes) == stock
+    with pytest.raises(KeyError):
+        with safe_checkpoint_loading():
+            raise KeyError('in the block')
+    assert dict(CheckpointLoader._schemes) == stock
+    assert inside.pop('s3://') == 'load_from_ceph'  # not ours to replace
+    assert all(name.startswith('load_from_safe_')
+               for name in inside.values()), inside
+
+
+def test_config_hook_installs_the_loaders_before_the_runner_loads(
+        trained, tmp_path, mmengine_loaders, capsys):
+    """``custom_hooks=[dict(type='SafeCheckpointHook')]``, for a config run
+    by another entry point (mmdet's tools/train.py, a Runner of one's own):
+    a resume loads the checkpoint with the safe loader (MMEngine's own fails
+    on torch >= 2.6 and unpickles in full before)."""
+    cfg_path, trained_work = trained
+    work = tmp_path / 'work'
+    shutil.copytree(trained_work, work)
+    (work / 'last_checkpoint').write_text(str(work / 'iter_4.pth'))
+    cfg = Config.fromfile(str(cfg_path))
+    cfg.work_dir = str(work)
+    cfg.train_cfg.max_iters = 6
+    cfg.resume = True
+    cfg.custom_hooks.append(dict(type='SafeCheckpointHook'))
+    runner = Runner.from_cfg(cfg)
+    assert any(isinstance(h, SafeCheckpointHook) for h in runner.hooks)
+    assert _loader_names()[''] == 'load_from_local'  # not before the run
+    runner.train()
+    # the Runner resumes without a logger: MMEngine prints the line
+    assert 'Loads checkpoint by safe_local backend' in capsys.readouterr().out
+    assert runner.iter == 6
+    assert _loader_names()[''] == 'load_from_safe_local'
 
 
 def test_torchvision_names_resolve_without_torchvision(http_server,

@@ -85,3 +85,34 @@ def test_launch_scripts_refuse_bad_settings_before_torchrun(
                           text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
+
+
+@pytest.mark.parametrize('entry,argv', [('train', []),
+                                        ('test', ['iter_2.pth'])])
+def test_entry_points_prepare_the_process_before_the_config(
+        entry, argv, tmp_path):
+    """tools/train.py and tools/test.py (also under ``mim train/test
+    mmdet_efl``) install the safe checkpoint loaders and the lvis-api's
+    numpy view, and let configs name ours as ``mmdet_efl::`` bases, before
+    they read the config; the test starts from the process as importing
+    the package leaves it (tests/conftest.py)."""
+    import lvis.eval
+    import numpy as np
+    from mmengine.config.utils import MODULE2PACKAGE
+    from mmengine.runner import CheckpointLoader
+
+    from mmdet_efl.engine import launch
+
+    def loaders():
+        return [CheckpointLoader._get_checkpoint_loader(prefix + 'x.pth')
+                .__name__ for prefix in ('', 'https://', 'torchvision://',
+                                         'open-mmlab://', 'mmcls://')]
+
+    assert not any(n.startswith('load_from_safe_') for n in loaders())
+    assert 'mmdet_efl' not in MODULE2PACKAGE and lvis.eval.np is np
+    missing = tmp_path / 'missing.py'
+    with pytest.raises(FileNotFoundError, match='missing.py'):
+        getattr(launch, entry)([str(missing), *argv])
+    assert all(n.startswith('load_from_safe_') for n in loaders())
+    assert MODULE2PACKAGE['mmdet_efl'] == 'mmdet_efl'
+    assert lvis.eval.np.float is float

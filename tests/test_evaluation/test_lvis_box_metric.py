@@ -14,6 +14,10 @@ from mmdet_efl.evaluation.functional import simulate_detections
 from tests.helpers import CapturedLog
 
 
+# mmdet's LVISMetric is one of the references
+pytestmark = pytest.mark.usefixtures('lvis_api_on_numpy2')
+
+
 @pytest.fixture(scope='module')
 def lvis_val(tmp_path_factory):
     root = tmp_path_factory.mktemp('lvis_eval')

@@ -17,6 +17,8 @@ from mmdet_efl.evaluation.functional import BACKENDS
 from .lvis_cases import KEYS, cases, write
 
 CASES = cases()
+# mmdet's LVISMetric is one of the references
+pytestmark = pytest.mark.usefixtures('lvis_api_on_numpy2')
 
 
 def _ids(case):

@@ -1,12 +1,14 @@
-"""mmdet's LVISMetric (official lvis-api numbers) works on numpy >= 1.24,
-which removed the aliases the lvis-api uses (numpy 2 included)."""
-import importlib
+"""The official lvis-api runs on numpy >= 1.24, which removed the aliases it
+uses (numpy 2 included): through this package's LVIS evaluation without
+anything asked for, and through mmdet's LVISMetric after
+``patch_lvis_for_numpy2`` (which importing the package does not call)."""
 import json
 import sys
 
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import METRICS
 
 import mmdet_efl  # noqa: F401
 from mmdet_efl.evaluation import patch_lvis_for_numpy2
@@ -40,53 +42,62 @@ def _predictions(ann_file, jitter=0.0, drop_every=0):
     return samples, [c['name'] for c in data['categories']]
 
 
-def _evaluate(ann_file, samples, classes):
-    from mmdet.evaluation import LVISMetric
-    metric = LVISMetric(ann_file=str(ann_file), metric='bbox')
+def _evaluate(ann_file, samples, classes, **metric):
+    metric = METRICS.build(dict(ann_file=str(ann_file), metric='bbox',
+                                **metric))
     metric.dataset_meta = dict(classes=classes)
     metric.process({}, samples)
     return metric.evaluate(len(samples))
 
 
-def test_lvis_metric_on_numpy2(tiny_lvis):
+@pytest.fixture
+def lvis_api_as_released(monkeypatch):
+    """``lvis.eval`` with numpy itself, as a process has it before anything
+    installs the view (restored after the test)."""
+    import lvis.eval
+    monkeypatch.setattr(lvis.eval, 'np', np)
+
+
+@pytest.mark.parametrize('metric', [
+    dict(type='LVISBoxMetric', backend='lvis'),
+    dict(type='LVISMetric')])
+def test_lvis_api_metrics_on_numpy2(metric, tiny_lvis, lvis_api_as_released):
+    """Our metric with the official backend installs the view itself before
+    running the lvis-api; mmdet's LVISMetric needs it installed first."""
     # the alias the lvis-api uses is gone (numpy >= 1.24, numpy 2 included)
     assert not hasattr(np, 'float')
+    if metric['type'] == 'LVISMetric':
+        assert patch_lvis_for_numpy2()
     ann = tiny_lvis / 'annotations/val.json'
     samples, classes = _predictions(ann)
-    perfect = _evaluate(ann, samples, classes)
+    perfect = _evaluate(ann, samples, classes, **metric)
     assert perfect['lvis/bbox_AP'] == pytest.approx(1.0)
     samples, classes = _predictions(ann, jitter=0.08, drop_every=3)
-    imperfect = _evaluate(ann, samples, classes)
+    imperfect = _evaluate(ann, samples, classes, **metric)
     assert 0.05 < imperfect['lvis/bbox_AP'] < 0.95
 
 
-def test_unpatched_lvis_api_fails_on_numpy2(tiny_lvis):
+def test_unpatched_lvis_api_fails_on_numpy2(tiny_lvis, lvis_api_as_released):
     """Why the patch exists: the release's accumulate() uses np.float."""
-    import lvis.eval
-    fresh = importlib.reload(lvis.eval)
-    try:
-        from lvis import LVIS, LVISResults
-        ann = str(tiny_lvis / 'annotations/val.json')
-        gt = LVIS(ann)
-        dets = [dict(image_id=a['image_id'], category_id=a['category_id'],
-                     bbox=a['bbox'], score=1.0)
-                for a in json.load(open(ann))['annotations']]
-        ev = fresh.LVISEval(gt, LVISResults(gt, dets), 'bbox')
-        ev.evaluate()
-        with pytest.raises(AttributeError, match='float'):
-            ev.accumulate()
-    finally:
-        # reload re-ran lvis.eval in place; restore the patch for the others
-        assert patch_lvis_for_numpy2()
+    from lvis import LVIS, LVISEval, LVISResults
+    ann = str(tiny_lvis / 'annotations/val.json')
+    gt = LVIS(ann)
+    dets = [dict(image_id=a['image_id'], category_id=a['category_id'],
+                 bbox=a['bbox'], score=1.0)
+            for a in json.load(open(ann))['annotations']]
+    ev = LVISEval(gt, LVISResults(gt, dets), 'bbox')
+    ev.evaluate()
+    with pytest.raises(AttributeError, match='float'):
+        ev.accumulate()
 
 
-def test_removed_aliases_keep_their_old_meaning():
+def test_removed_aliases_keep_their_old_meaning(lvis_api_as_released):
     """numpy < 1.24 defined np.float etc. as the builtins; lvis-api's
     numpy view does the same, and is numpy otherwise."""
     import lvis.eval
-    importlib.reload(lvis.eval)  # a fresh view
     assert patch_lvis_for_numpy2()
     view = lvis.eval.np
+    assert patch_lvis_for_numpy2() and lvis.eval.np is view  # idempotent
     assert (view.float, view.int, view.bool, view.object) == (
         float, int, bool, object)
     assert view.float64 is np.float64 and view.linspace is np.linspace

@@ -1,7 +1,7 @@
 """LVIS box evaluation with two interchangeable backends, by category chunk.
 
 ``'lvis'`` is the official lvis-api (the reference numbers; numpy 2 needs
-:func:`patch_lvis_for_numpy2`, applied on import of this package).
+:func:`patch_lvis_for_numpy2`, applied before it runs).
 ``'faster_coco_eval'`` is faster-coco-eval's C++ COCO evaluator in its LVIS
 mode (federated negatives, ``not_exhaustive`` handling, frequency groups,
 300 detections per image). Both return the same keys, unrounded.

@@ -20,25 +20,21 @@ import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from mmdet_efl.analysis.category_axis import GROUP_COLOURS  # noqa: E402
-from mmdet_efl.analysis.regime import (RegimeReport, ap_ratio,  # noqa: E402
+from mmdet_efl.analysis.category_axis import GROUP_COLOURS
+from mmdet_efl.analysis.regime import (RegimeReport, ap_ratio,
                                        group_means)
-from mmdet_efl.datasets.longtail import (GROUP_METRIC_KEYS,  # noqa: E402
+from mmdet_efl.datasets.longtail import (GROUP_METRIC_KEYS,
                                          GROUP_ORDER, METRIC_KEYS)
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
+from mmdet_efl.utils.figures import save_figure, subplots
 
-from . import benchmark as detector  # noqa: E402
-from .environment import (distinct_environments,  # noqa: E402
+from . import benchmark as detector
+from .environment import (distinct_environments,
                           format_environments, reproducible_cpu_env)
-from .jobs import Job, run_jobs  # noqa: E402
-from .simulation.sweep import mean_std  # noqa: E402
-from .synthetic_longtail import SyntheticSpec  # noqa: E402
+from .jobs import Job, run_jobs
+from .simulation.sweep import mean_std
+from .synthetic_longtail import SyntheticSpec
 
 #: Simulator runs, each trained on every seed: EFL Table 3 and Table 4
 #: rows, EQLv2&Focal, all under the simulator's benchmark setting, and FL
@@ -207,7 +203,7 @@ def plot_grad_ratio_curves(runs: Dict[str, List[dict]], bench: str,
     """FL's and EFL's per-group mean G_j against iterations (seed mean)."""
     data = {name: _mean_curves(runs[name], bench) for name in ('FL', 'EFL')
             if name in runs}
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = subplots(figsize=(6.5, 3.8))
     for name, style in (('FL', '--'), ('EFL', '-')):
         curve = data.get(name) or {}
         for g in GROUP_ORDER:

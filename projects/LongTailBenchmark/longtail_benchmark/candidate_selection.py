@@ -19,6 +19,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmdet_efl.datasets.longtail import METRIC_KEYS
+from mmdet_efl.engine import safe_checkpoint_loading
 
 #: the two selections: name -> ``use_iou_branch`` of the head at test time
 SELECTIONS = {'cls': False, 'cls x IoU': True}
@@ -60,7 +61,9 @@ def compare_candidate_selection(
     name = f'selection_{uuid.uuid4().hex}'
     cfg.visualizer.name = name
     cfg.experiment_name = name
-    with tempfile.TemporaryDirectory() as tmp:
+    # the Runner loads the checkpoint (load_from) with the safe loaders,
+    # installed for this call only
+    with tempfile.TemporaryDirectory() as tmp, safe_checkpoint_loading():
         cfg.work_dir = tmp
         runner = Runner.from_cfg(cfg)
         head = runner.model.bbox_head

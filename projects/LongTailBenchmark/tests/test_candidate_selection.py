@@ -14,6 +14,8 @@ from longtail_benchmark.candidate_selection import (
 from tests.helpers import write_tiny_config
 
 KEYS = ('AP', 'APr', 'APc', 'APf')
+# the reference Runners below load the run's checkpoint (load_from)
+pytestmark = pytest.mark.usefixtures('safe_checkpoints')
 
 
 def _fresh(cfg: Config, work_dir: str) -> Config:

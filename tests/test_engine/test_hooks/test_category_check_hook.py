@@ -127,7 +127,7 @@ def six_class_checkpoint(tiny_lvis, tmp_path_factory):
 
 
 def test_resume_into_fewer_classes_stops_before_loading(
-        six_class_checkpoint, five_categories, tmp_path):
+        six_class_checkpoint, five_categories, tmp_path, safe_checkpoints):
     cfg = Config.fromfile(str(write_tiny_config(
         tmp_path / 'r.py', five_categories, num_classes=5, max_iters=4)))
     cfg.work_dir = str(tmp_path / 'work')
@@ -154,7 +154,7 @@ def test_resume_into_fewer_classes_stops_before_loading(
 
 
 def test_fine_tuning_into_fewer_classes_is_allowed(
-        six_class_checkpoint, five_categories, tmp_path):
+        six_class_checkpoint, five_categories, tmp_path, safe_checkpoints):
     """load_from without resume loads the matching weights and keeps the
     model's own classifier and (fresh) EFL statistics."""
     cfg = Config.fromfile(str(write_tiny_config(

@@ -311,7 +311,8 @@ def _next_loss(runner):
 
 
 @pytest.mark.parametrize('hooks', [(), (EMA, )], ids=['plain', 'ema'])
-def test_resumed_run_equals_uninterrupted_run(tiny_lvis, tmp_path, hooks):
+def test_resumed_run_equals_uninterrupted_run(tiny_lvis, tmp_path, hooks,
+                                               safe_checkpoints):
     """4 iterations in one go, and 2 + resume + 2 from the first run's
     iter_2.pth: identical statistics, weights and next loss. With EMA
     (update_buffers=True) the same, and checkpoints and load_from give the

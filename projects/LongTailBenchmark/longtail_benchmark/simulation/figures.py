@@ -2,16 +2,11 @@
 over training, and the test of the stationarity hypothesis."""
 from typing import Dict, List, Mapping, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from mmdet_efl.analysis.category_axis import GROUP_COLOURS  # noqa: E402
-from mmdet_efl.datasets.longtail import (GROUP_METRIC_KEYS,  # noqa: E402
-                                         GROUP_ORDER)
-from mmdet_efl.utils.figures import save_figure  # noqa: E402
+from mmdet_efl.analysis.category_axis import GROUP_COLOURS
+from mmdet_efl.datasets.longtail import GROUP_METRIC_KEYS, GROUP_ORDER
+from mmdet_efl.utils.figures import save_figure, subplots
 
 
 def plot_exposure_sweep(results: Sequence[dict], out_file: str,
@@ -22,7 +17,7 @@ def plot_exposure_sweep(results: Sequence[dict], out_file: str,
     runs = sorted(results, key=lambda r: r['exposure']['cls_bias'])
     x = [r['exposure']['cls_bias'] for r in runs]
     data = dict(exposure=x)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = subplots(1, 2, figsize=(10, 3.8))
     for g in GROUP_ORDER:
         key = GROUP_METRIC_KEYS[g]
         data[f'G_{g}'] = [r['final_grad_ratio'][g] for r in runs]
@@ -45,7 +40,7 @@ def plot_trajectories(results: Mapping[str, dict], out_file: str,
                       title: str = '') -> Dict[str, dict]:
     """Per-group mean ``G_j`` over training, one panel per group and one
     line per run (``{name: simulate() result}``)."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    fig, axes = subplots(1, 3, figsize=(13, 3.6), sharey=True)
     data = {}
     for name, r in results.items():
         traj = r.get('trajectory')
@@ -99,7 +94,7 @@ def plot_decomposition(results: Sequence[dict], out_file: str,
     runs = sorted(results, key=lambda r: r['exposure']['cls_bias'])
     x = [r['exposure']['cls_bias'] for r in runs]
     parts = [decomposition(r) for r in runs]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = subplots(1, 3, figsize=(14, 3.8))
     data: Dict[str, List] = dict(exposure=x)
     for ax, g in zip(axes, GROUP_ORDER):
         for key, style in (('one_minus_ratio', 'o-'), ('decay_share', 's--'),
@@ -128,7 +123,7 @@ def plot_ap_against_s(per_s: Mapping[float, Mapping[str, Sequence[float]]],
     ``s = 0`` is focal loss)."""
     s_values = sorted(per_s)
     data: Dict[str, list] = dict(s=s_values)
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = subplots(figsize=(6, 3.8))
     colours = dict(AP='black', **{GROUP_METRIC_KEYS[g]: GROUP_COLOURS[g]
                                   for g in GROUP_ORDER})
     for key, colour in colours.items():
