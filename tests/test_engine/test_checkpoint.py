@@ -30,7 +30,8 @@ import mmdet_efl  # noqa: F401
 from mmdet_efl.engine import (UnsafeCheckpointError, load_checkpoint_safely,
                               register_checkpoint_loader)
 from mmdet_efl.engine import checkpoint as safe_checkpoint
-from tests.helpers import CapturedLog, write_tiny_config
+from mmdet_efl.testing import CapturedLog
+from tests.helpers import write_tiny_config
 
 #: torch.load's own default since torch 2.6, which MMEngine 0.10 relies on not
 #: being the case

@@ -10,7 +10,7 @@ import mmdet_efl  # noqa: F401
 from mmdet_efl.datasets import SyntheticSpec, generate_dataset
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import simulate_detections
-from tests.helpers import CapturedLog
+from mmdet_efl.testing import CapturedLog
 
 
 @pytest.fixture(scope='module')
