@@ -119,7 +119,8 @@ def test_first_use_compiles_the_body_once(monkeypatch, fused):
 
 KINDS = {
     'labels': dict(),
-    'float64 logits': dict(dtype=torch.float64),
+    # an alpha that float32 does not hold exactly
+    'float64 logits': dict(dtype=torch.float64, alpha=0.3),
     'dense target': dict(target=True),
     'quality scores': dict(scores=True),
     'sample weight': dict(weight=(1, )),
@@ -137,7 +138,7 @@ def _kind(name, n=60):
     labels = _labels(n)
     terms = spec.get('terms', _efl_terms)()
     if 'alpha' in spec:
-        terms.alpha = None
+        terms.alpha = spec['alpha']
     kw = dict(scale=1 / 7, reduce=spec.get('reduce', True))
     if spec.get('target'):
         kw['target'] = torch.nn.functional.one_hot(labels, C + 1)[:, :C] * \
@@ -329,17 +330,19 @@ def test_self_check_of_a_dense_target_recomputes_its_foreground_rows(
 
 
 @pytest.mark.parametrize('size, caught', [(0.5, False), (3.0, True)])
-def test_self_check_tolerance(monkeypatch, fused, size, caught):
-    """Each element may differ by 1e-3 relative or 1e-5 of the largest
+@pytest.mark.parametrize('part', ['absolute', 'relative'])
+def test_self_check_tolerance(monkeypatch, fused, part, size, caught):
+    """Each element may differ by 1e-3 relative or by 1e-5 of the largest
     magnitude absolute (compiled code rounds differently, and cancels
-    differently near 0); ``size`` times that is added to every gradient
-    element."""
+    differently near 0): ``size`` times one of them is added to every
+    gradient element."""
     def body(*args):
         loss, grad, pos, neg = fk._fused_body(*args)
-        big = float(grad.abs().max())
-        grad = grad + size * (fk._CHECK_ATOL * big +
-                              fk._CHECK_RTOL * grad.abs())
-        return loss, grad, pos, neg
+        if part == 'absolute':
+            noise = fk._CHECK_ATOL * float(grad.abs().max())
+        else:
+            noise = fk._CHECK_RTOL * grad.abs()
+        return loss, grad + size * noise, pos, neg
     monkeypatch.setattr(fk, '_fused_compiled', body)
     n = 200
     pred = _pred(n)
@@ -347,7 +350,11 @@ def test_self_check_tolerance(monkeypatch, fused, size, caught):
         warnings.simplefilter('always')
         out = modulated_focal_loss(pred, _efl_terms(), labels=_labels(n),
                                    scale=0.1)
-    assert 0.05 < float(out[1].abs().max()) < 1  # both tolerances matter
+    # below 1, so that 1e-5 of it and 1e-5 over it differ; with elements
+    # below the absolute tolerance, where only it holds
+    big = float(out[1].abs().max())
+    assert 0.05 < big < 1
+    assert float(out[1].abs().min()) < fk._CHECK_ATOL * big
     texts = [str(w.message) for w in record]
     if caught:
         assert len(texts) == 1 and 'self-check: gradient differs' in \
