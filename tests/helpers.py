@@ -1,56 +1,15 @@
-"""Helpers shared by tests (importable as ``tests.helpers``)."""
-import logging
-import os
+"""Helpers of this repository's tests that need its files (the demo
+configs); importable as ``tests.helpers``. Helpers that need none are in
+:mod:`mmdet_efl.testing`."""
 import uuid
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Sequence
 
-import torch
 from mmengine.config import Config
-from mmengine.dist import get_rank
-from mmengine.hooks import Hook
-from mmengine.logging import MMLogger
-from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / 'projects/LongTailBenchmark/configs'
 DEMO_EFL = DEMO / 'atss-iou_r18_fpn_efl-demo_synthetic-lvis.py'
-
-
-class CapturedLog:
-    """What an MMLogger writes while this context is open. MMEngine's
-    loggers do not propagate to the root logger, so pytest's ``caplog``
-    misses them.
-
-    Args:
-        name: the MMLogger instance (default: the current one).
-    """
-
-    def __init__(self, name: Optional[str] = None) -> None:
-        self.logger = (MMLogger.get_instance(name) if name else
-                       MMLogger.get_current_instance())
-        self.records: List[logging.LogRecord] = []
-        self._handler = logging.Handler()
-        self._handler.emit = self.records.append
-
-    def __enter__(self) -> 'CapturedLog':
-        self.logger.addHandler(self._handler)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.logger.removeHandler(self._handler)
-
-    @property
-    def messages(self) -> List[str]:
-        """One message per record."""
-        return [r.getMessage() for r in self.records]
-
-    @property
-    def text(self) -> str:
-        """``'LEVEL message'`` lines."""
-        return '\n'.join(f'{r.levelname} {r.getMessage()}'
-                         for r in self.records)
 
 
 def write_tiny_config(path: Path, data_root: Path, base: Path = DEMO_EFL,
@@ -95,34 +54,3 @@ randomness = dict(seed=0)
 visualizer = dict(name={'visualizer_' + uuid.uuid4().hex!r})
 ''')
     return path
-
-
-@HOOKS.register_module()
-class DumpStateHook(Hook):
-    """Saves each rank's final model state to ``work_dir/state_rank{r}.pth``
-    (tests compare ranks)."""
-
-    def after_run(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        torch.save({k: v.detach().cpu() for k, v in
-                    model.state_dict().items()},
-                   os.path.join(runner.work_dir,
-                                f'state_rank{get_rank()}.pth'))
-
-
-def mmengine_checkpoint_loaders() -> dict:
-    """MMEngine's checkpoint scheme table with MMEngine's own loaders in
-    place of any safe loader of ``mmdet_efl.engine.checkpoint``: the table
-    of a process that never asked for ours (the test process may have, as
-    ``tools/train.py`` does)."""
-    from mmengine.runner import CheckpointLoader
-    from mmengine.runner import checkpoint as mmengine_checkpoint
-
-    from mmdet_efl.engine import checkpoint as safe_checkpoint
-    schemes = CheckpointLoader._schemes
-    return type(schemes)(
-        (prefix, getattr(mmengine_checkpoint, loader.__name__.replace(
-            'load_from_safe_', 'load_from_'))
-         if loader.__module__ == safe_checkpoint.__name__ else loader)
-        for prefix, loader in schemes.items())

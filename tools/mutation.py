@@ -62,7 +62,13 @@ def run_module(module: str, tests: list, max_children: int) -> Path:
     with open(scratch / 'setup.cfg', 'w') as f:
         cfg.write(f)
     print(f'== {module}: mutmut with {" ".join(tests)}', flush=True)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # mutmut forks every mutant's test process from one that has run
+    # torch: a forked child blocks forever on a lock held by a thread of
+    # the parent (OpenMP's pool; Inductor's pool of compile workers, which
+    # the fused loss kernel starts) and is then reported as a timeout, that
+    # is, as killed. One thread each keeps the locks in the child's hands.
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               TORCHINDUCTOR_COMPILE_THREADS='1')
     subprocess.run([sys.executable, '-m', 'mutmut', 'run', '--max-children',
                     str(max_children)], cwd=scratch, env=env, check=True)
     return scratch / 'mutants' / f'{module}.meta'

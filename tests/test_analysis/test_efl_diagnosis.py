@@ -9,12 +9,12 @@ from mmengine.config import Config
 
 from mmdet_efl.analysis.commands import efl_diagnosis_main
 from mmdet_efl.analysis.efl_diagnosis import (CheckpointState,
-                                              ParameterNames,
-                                              _param_group_of, diagnose,
+                                              ParameterNames, diagnose,
                                               diagnose_work_dir,
                                               parameter_names,
                                               read_checkpoint,
                                               saturated_since)
+from mmdet_efl.analysis.efl_diagnosis.checkpoints import _param_group_of
 from mmdet_efl.models.losses import EqualizedFocalLoss
 
 
@@ -147,7 +147,7 @@ def test_eqlv2_checkpoint_is_read_by_eqlv2s_rule(tmp_path):
     assert rare.mean_gamma is None  # EQLv2 has no focusing factor
 
 
-def test_demo_work_dir(tiny_runs, tmp_path, capsys, safe_checkpoints):
+def test_demo_work_dir(tiny_runs, tmp_path, capsys):
     run = tiny_runs['EFL']
     cfg = Config.fromfile(str(run['config']))
     state = read_checkpoint(str(run['checkpoint']),
@@ -259,3 +259,25 @@ def test_bias_group_found_with_or_without_frozen_parameters(
     # groups that count neither list: not told
     ckpt['optimizer']['param_groups'] = groups + [dict(params=[9])]
     assert _param_group_of(ckpt, 'head.cls.bias', names) is None
+
+
+def test_plot_draws_without_pyplot(tmp_path, monkeypatch):
+    """The figure is drawn on a Figure of its own: pyplot (which keeps
+    every figure alive until closed) is not used, and the backend a user
+    chose is left alone."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from mmdet_efl.analysis.efl_diagnosis import plot_diagnosis
+
+    def refused(*args, **kwargs):
+        raise AssertionError('pyplot or matplotlib.use called')
+    for name in ('figure', 'subplots'):
+        monkeypatch.setattr(plt, name, refused)
+    monkeypatch.setattr(matplotlib, 'use', refused)
+    records = _records({'rare': [(10, 0.4), (20, 0.3)],
+                        'frequent': [(10, 0.9), (20, 1.0)]})
+    diag = diagnose(records)
+    out = plot_diagnosis(records, diag, str(tmp_path / 'g.png'))
+    assert out == diag.to_dict()
+    assert (tmp_path / 'g.png').stat().st_size > 5_000

@@ -37,8 +37,8 @@ from mmdet_efl.engine import (SafeCheckpointHook, UnsafeCheckpointError,
                               register_checkpoint_loader,
                               safe_checkpoint_loading)
 from mmdet_efl.engine import checkpoint as safe_checkpoint
-from tests.helpers import (CapturedLog, mmengine_checkpoint_loaders,
-                           write_tiny_config)
+from mmdet_efl.testing import CapturedLog, mmengine_checkpoint_loaders
+from tests.helpers import write_tiny_config
 
 #: torch.load's own default since torch 2.6, which MMEngine 0.10 relies on not
 #: being the case

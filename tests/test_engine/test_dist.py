@@ -2,19 +2,13 @@
 sets (two real processes joining one gloo group) and its clear errors."""
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Dict, List
 
 import pytest
 from mmengine.config import Config
 
 from mmdet_efl.engine.dist import setup_cpu_distributed, slurm_environment
+from mmdet_efl.testing import free_port, run_together
 from tests.helpers import REPO
 
 SLURM_KEYS = ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST',
@@ -37,59 +31,6 @@ print(json.dumps(dict(rank=dist.get_rank(), world=dist.get_world_size(),
                       wrapper=cfg.model_wrapper_cfg.to_dict())))
 dist.destroy_process_group()
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM to the process group ``proc`` leads (srun cancels its job
-    steps on it), SIGKILL if it is still there after 10 s."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, None)):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def run_together(cmds: List[List[str]], envs: List[Dict[str, str]],
-                 cwd: Path, timeout: float = 600) -> List[str]:
-    """Runs the commands at the same time and returns their output. As soon
-    as one fails, the others (which would wait for it) are killed."""
-    logs = [tempfile.TemporaryFile('w+') for _ in cmds]
-    # each in its own session, so that a launcher's workers can be stopped
-    # with it (killing bash alone would leave torchrun and its workers)
-    procs = [subprocess.Popen(cmd, cwd=cwd, env=env, text=True, stdout=log,
-                              stderr=subprocess.STDOUT,
-                              start_new_session=True)
-             for cmd, env, log in zip(cmds, envs, logs)]
-    deadline = time.monotonic() + timeout
-    try:
-        while any(p.poll() is None for p in procs):
-            if any(p.returncode not in (None, 0) for p in procs) or \
-                    time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                _stop_group(proc)
-    outs = []
-    for log in logs:
-        log.seek(0)
-        outs.append(log.read())
-        log.close()
-    for cmd, proc, out in zip(cmds, procs, outs):
-        assert proc.returncode == 0, (
-            f'{cmd} failed ({proc.returncode}):\n{out[-5000:]}')
-    return outs
 
 
 def test_slurm_launcher_two_tasks_on_cpu(tmp_path):

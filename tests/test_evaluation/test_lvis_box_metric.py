@@ -11,7 +11,7 @@ from longtail_benchmark.synthetic_longtail import (SyntheticSpec,
                                                    generate_dataset)
 from mmdet_efl.evaluation import evaluate_lvis
 from mmdet_efl.evaluation.functional import simulate_detections
-from tests.helpers import CapturedLog
+from mmdet_efl.testing import CapturedLog
 
 
 # mmdet's LVISMetric is one of the references

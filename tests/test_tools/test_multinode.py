@@ -31,8 +31,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmdet_efl.testing import free_port, run_together
 from tests.helpers import REPO, write_tiny_config
-from tests.test_engine.test_dist import free_port, run_together
 
 PER_RANK_BATCH = 2
 RANKS = 2
@@ -45,7 +45,7 @@ def _configs(tmp: Path, data_root: Path) -> Dict[int, Path]:
     images and for one process of all of them, by batch size."""
     base = write_tiny_config(
         tmp / 'tiny_base.py', data_root, max_iters=ITERS,
-        checkpoint_interval=ITERS, extra_imports=['tests.helpers'],
+        checkpoint_interval=ITERS, extra_imports=['mmdet_efl.testing'],
         extra_hooks=[dict(type='DumpStateHook')])
     paths = {}
     for batch in (PER_RANK_BATCH, RANKS * PER_RANK_BATCH):

@@ -30,8 +30,9 @@ import torch
 from mmengine.dist import get_world_size
 from torch import Tensor, nn
 
-from .modulated_focal import (FocalTerms, category_sums,
-                              modulated_focal_loss)
+from .category_statistics import category_sums
+from .focal_formula import FocalTerms
+from .modulated_focal import modulated_focal_loss
 from .utils import (FINITE, POSITIVE, POSITIVE_INT, REDUCTION, SIGMOID,
                     check_arguments, check_finite, check_labels, check_pred,
                     check_target, normalise_weight, reduction_denominator)

@@ -10,7 +10,7 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from .category_adaptive_loss import CategoryAdaptiveLoss
-from .modulated_focal import FocalTerms
+from .focal_formula import FocalTerms
 from .utils import (FINITE, NON_NEGATIVE, POSITIVE, PROBABILITY_OR_NONE,
                     check_arguments)
 

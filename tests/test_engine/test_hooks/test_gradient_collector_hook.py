@@ -19,7 +19,8 @@ from torch import nn
 
 from mmdet_efl.datasets.longtail import frequency_groups
 from mmdet_efl.models.losses import EQLv2FocalLoss, EqualizedFocalLoss
-from tests.helpers import CapturedLog, write_tiny_config
+from mmdet_efl.testing import CapturedLog
+from tests.helpers import write_tiny_config
 
 C = 5
 ITERS = 3

@@ -11,8 +11,9 @@ from mmengine.optim import AmpOptimWrapper
 from mmdet_efl.engine import CPUAmpOptimWrapper
 from mmdet_efl.engine.launch import train
 from mmdet_efl.engine.optimizers import cpu_amp_optimizer_wrapper
+from mmdet_efl.testing import CapturedLog
 from mmdet_efl.utils.compat import CPU_GRAD_SCALER
-from tests.helpers import CapturedLog, write_tiny_config
+from tests.helpers import write_tiny_config
 
 ITERS = 3
 # bf16 rounds the logits the head's conv produces to 8 significant bits.

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from mmdet_efl.models.losses import EQLv2FocalLoss, EqualizedFocalLoss
-from mmdet_efl.models.losses import modulated_focal as mf
+from mmdet_efl.models.losses import category_statistics as cs
+from mmdet_efl.models.losses import focal_formula as ff
+from mmdet_efl.models.losses import fused_kernel as mf
 
 C = 9
 
@@ -81,14 +83,14 @@ def test_log1p_series_is_accurate_to_a_few_ulp():
                    torch.linspace(0, 1, 100001, dtype=torch.float64)[1:]])
     e32 = e.float()
     exact = torch.log1p(e32.double())
-    rel = ((mf._log1p_unit(e32).double() - exact).abs() / exact).max()
+    rel = ((ff._log1p_unit(e32).double() - exact).abs() / exact).max()
     assert rel < 2.0**-21, f'max relative error {float(rel):.3g}'
-    assert torch.equal(mf._log1p_unit(e), torch.log1p(e))
+    assert torch.equal(ff._log1p_unit(e), torch.log1p(e))
     # the truncation alone (float64 arithmetic, series forced) is far
     # below fp32 resolution
     s = e / (2 + e)
     series = sum(s**(2 * k + 1) / (2 * k + 1)
-                 for k in range(mf._ARTANH_TERMS)) * 2
+                 for k in range(ff._ARTANH_TERMS)) * 2
     assert float(((series - torch.log1p(e)).abs() / torch.log1p(e)).max()
                  ) < 2e-8
 
@@ -150,7 +152,7 @@ def _perturbed_body(what):
             grad = grad.clone()
             grad[3] = -grad[3]
         elif what == 'negative statistics':  # fp16 negative sums (issue 13)
-            abs_sum = mf._binary_negative_sums(grad, args[1], 1.0).half(
+            abs_sum = cs.binary_negative_sums(grad, args[1], 1.0).half(
             ).float() * torch.linspace(1.0, 1.01, grad.shape[1])
         elif what == 'only on the full input' and grad.shape[0] == 300:
             grad = grad.clone()  # right on the checked slice alone
