@@ -1,7 +1,8 @@
 # Sourced by tools/dist_train.sh and tools/dist_test.sh: refuses launch
 # settings that would make torchrun hang or fail deep inside, before it
-# starts. Sets NNODES, NODE_RANK, PORT and MASTER_ADDR to their defaults
-# (one node on 127.0.0.1:29500).
+# starts (dist_check), then starts it (dist_torchrun). dist_check sets NNODES,
+# NODE_RANK, PORT and MASTER_ADDR to their defaults (one node on
+# 127.0.0.1:29500).
 dist_fail() {
   echo "$(basename "$0"): $*" >&2
   exit 2
@@ -31,4 +32,13 @@ dist_check() {  # dist_check CONFIG NPROC
   ((NODE_RANK < NNODES)) ||
     dist_fail "NODE_RANK=$NODE_RANK must be below NNODES=$NNODES"
   [[ -f $config ]] || dist_fail "config file $config not found"
+}
+
+dist_torchrun() {  # dist_torchrun NPROC SCRIPT [ARGS...], after dist_check
+  local nproc=$1
+  shift
+  PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
+  "${PYTHON:-python}" -m torch.distributed.run \
+      --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+      --nproc_per_node="$nproc" --master_port="$PORT" "$@"
 }

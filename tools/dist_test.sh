@@ -11,11 +11,6 @@ source "$ROOT/tools/dist_checks.sh"
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
-PYTHON=${PYTHON:-python}
 dist_check "$CONFIG" "$NPROC"
-
-PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" --master_port="$PORT" \
-    "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+dist_torchrun "$NPROC" "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" \
+    --launcher pytorch "${@:4}"

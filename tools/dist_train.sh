@@ -11,11 +11,5 @@ source "$ROOT/tools/dist_checks.sh"
 (($# >= 2)) || dist_fail "usage: tools/dist_train.sh CONFIG NPROC_PER_NODE [train.py flags]"
 CONFIG=$1
 NPROC=$2
-PYTHON=${PYTHON:-python}
 dist_check "$CONFIG" "$NPROC"
-
-PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" --master_port="$PORT" \
-    "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+dist_torchrun "$NPROC" "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"
