@@ -36,7 +36,7 @@ demo: env
 ablation: env
 	$(PY) projects/LongTailBenchmark/tools/longtail_ablation.py --out work_dirs/longtail_ablation
 
-# Mutation score of the modules whose bugs would corrupt results (about 40
+# Mutation score of the modules whose bugs would corrupt results (about 50
 # minutes on 2 cores; not part of CI). docs/mutation.md has the measured table.
 mutation: env
 	$(PY) -m pip install -q -c requirements/stacks/$(DEFAULT_STACK).txt -r requirements/mutation.txt

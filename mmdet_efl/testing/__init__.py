@@ -9,9 +9,11 @@ every process of a launched run.
 from .captured_log import CapturedLog
 from .checkpoint_loaders import mmengine_checkpoint_loaders
 from .hooks import DumpStateHook
+from .iou_heads import iou_head_training_cfg
+from .loss_recorder import LossRecorder
 from .processes import free_port, run_together
 
 __all__ = [
-    'CapturedLog', 'DumpStateHook', 'free_port', 'mmengine_checkpoint_loaders',
-    'run_together'
+    'CapturedLog', 'DumpStateHook', 'LossRecorder', 'free_port',
+    'iou_head_training_cfg', 'mmengine_checkpoint_loaders', 'run_together'
 ]

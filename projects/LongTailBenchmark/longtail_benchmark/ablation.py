@@ -98,9 +98,10 @@ def _metric(result: dict, key: str) -> float:
     return float(result[key])
 
 
-def summarise(results: Dict[str, List[dict]], seeds: Sequence[int],
-              final_grad_ratio: Callable[[dict], Optional[Dict[str, float]]],
-              baselines: Sequence[str] = ('FL', 'FL_best_recipe')) -> dict:
+def summarise_ablation(
+        results: Dict[str, List[dict]], seeds: Sequence[int],
+        final_grad_ratio: Callable[[dict], Optional[Dict[str, float]]],
+        baselines: Sequence[str] = ('FL', 'FL_best_recipe')) -> dict:
     """Per run: per-seed AP (%) with mean and sample std over seeds, and
     the final per-group G_j (seed mean, if the runs have statistics).
     ``paired[<baseline>]`` holds each run's differences from a baseline
@@ -220,7 +221,7 @@ def plot_grad_ratio_curves(runs: Dict[str, List[dict]], bench: str,
     return data
 
 
-def plot_ap_against_s(summary: dict, out_file: str) -> dict:
+def plot_table4(summary: dict, out_file: str) -> dict:
     """EFL Table 4 on the simulator: per-group AP against ``s`` (the
     simulator's figure), as ``{key: {'s', 'mean', 'std'}}``."""
     from longtail_benchmark.simulation import TABLE4
@@ -232,8 +233,8 @@ def plot_ap_against_s(summary: dict, out_file: str) -> dict:
             for key in [GROUP_METRIC_KEYS[g] for g in GROUP_ORDER] + ['AP']}
 
 
-def format_summary(summary: dict, names: Sequence[str],
-                   title: str) -> str:
+def format_ablation(summary: dict, names: Sequence[str],
+                    title: str) -> str:
     """A markdown table: mean +- std over seeds per run, and the paired
     APr and AP differences from FL and from FL at its best recipe (mean
     +- standard error over seeds)."""
@@ -306,16 +307,16 @@ def run_ablation(out_dir: str = 'work_dirs/longtail_ablation',
         best = fl_best_recipe(runs, FL_RECIPES[bench])
         runs['FL_best_recipe'] = runs[best]
         if bench == 'simulator':
-            summary = summarise(runs, seeds,
+            summary = summarise_ablation(runs, seeds,
                                 lambda r: r.get('final_grad_ratio'))
             regime = simulator_regime(runs, 'FL')
             efl_regime = simulator_regime(runs, 'EFL')
-            summary['table4'] = plot_ap_against_s(
+            summary['table4'] = plot_table4(
                 summary, osp.join(out_dir, 'simulator_ap_vs_s.png'))
         else:
             groups = detector.category_groups(
                 osp.join(data_root, 'annotations', 'train.json'))
-            summary = summarise(runs, seeds, lambda r: group_means(
+            summary = summarise_ablation(runs, seeds, lambda r: group_means(
                 r['category_values']['grad_ratio'], groups)
                 if 'category_values' in r else None)
             cfg = detector.demo_config(
@@ -342,7 +343,7 @@ def run_ablation(out_dir: str = 'work_dirs/longtail_ablation',
                 f'{a} {b:.2f}' for a, b in v.items() if a != 'met') + ')'
             for k, v in summary['targets'].items())
         tables.append(
-            format_summary(summary, list(names) + ['FL_best_recipe'], bench)
+            format_ablation(summary, list(names) + ['FL_best_recipe'], bench)
             + f'\n\nFL_best_recipe = {best} (highest mean AP of '
             f'{", ".join(FL_RECIPES[bench])})\n\n```\n'
             + detector.format_regime(regime, efl_regime) + '\n```\n' + met

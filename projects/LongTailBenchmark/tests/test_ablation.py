@@ -159,7 +159,7 @@ def test_detector_target_met_when_gain_exceeds_both_stds():
     runs = {'FL': [_det(0.3, a) for a in (0.10, 0.12, 0.14)],
             'EFL': [_det(0.3, a) for a in (0.16, 0.18, 0.20)]}
     runs['FL_best_recipe'] = runs['FL']
-    summary = ablation.summarise(runs, SEEDS, lambda r: None)
+    summary = ablation.summarise_ablation(runs, SEEDS, lambda r: None)
     targets = ablation.targets(summary, 'detector')
     assert targets['APr gain over FL > larger seed std']['met'] is True
     assert targets['AP not lower than FL_best_recipe']['met'] is True

@@ -1,7 +1,6 @@
 """ATSSIoUHead: IoU targets, test-time scoring, and stock ATSS when off."""
 import pytest
 import torch
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_overlaps
 from mmengine.config import ConfigDict
@@ -9,6 +8,7 @@ from mmengine.structures import InstanceData
 from torch import nn
 
 import mmdet_efl  # noqa: F401
+from mmdet_efl.testing import LossRecorder, iou_head_training_cfg
 
 C = 4
 META = dict(img_shape=(96, 96), pad_shape=(96, 96),
@@ -24,13 +24,7 @@ def _cfg(head_type='ATSSIoUHead', **kwargs):
         bbox_coder=dict(type='DeltaXYWHBBoxCoder',
                         target_means=[.0, .0, .0, .0],
                         target_stds=[0.1, 0.1, 0.2, 0.2]),
-        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
-                      alpha=0.25, loss_weight=1.0),
-        loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
-        loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True,
-                             loss_weight=1.0),
-        train_cfg=dict(assigner=dict(type='ATSSAssigner', topk=18),
-                       allowed_border=-1, pos_weight=-1, debug=False),
+        **iou_head_training_cfg(),
         test_cfg=ConfigDict(nms_pre=1000, min_bbox_size=0, score_thr=0.0,
                             nms=dict(type='nms', iou_threshold=1.0),
                             max_per_img=50))
@@ -48,23 +42,12 @@ def _inputs(seed=0):
     return feats, gt
 
 
-class _Recorder(nn.Module):
-    """Stands in for loss_centerness and remembers what it was given."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def forward(self, pred, target, avg_factor=None):
-        self.calls.append((pred.detach(), target.detach()))
-        return F.binary_cross_entropy_with_logits(
-            pred, target, reduction='sum') / avg_factor
 
 
 def test_iou_target_is_overlap_of_decoded_positives():
     torch.manual_seed(0)
     head = MODELS.build(_cfg())
-    recorder = _Recorder()
+    recorder = LossRecorder()
     head.loss_centerness = recorder
     feats, gt = _inputs()
     outs = head(feats)

@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_overlaps
@@ -14,6 +13,7 @@ from mmengine.structures import InstanceData
 from torch import nn
 
 import mmdet_efl  # noqa: F401
+from mmdet_efl.testing import LossRecorder, iou_head_training_cfg
 
 C, WIDTH, ANCHORS = 7, 16, 2
 META = dict(img_shape=(128, 128), pad_shape=(128, 128),
@@ -29,13 +29,7 @@ def _ours(**kwargs):
                               scales=[3, 4], strides=[8, 16, 32]),
         bbox_coder=dict(type='DeltaXYWHBBoxCoder',
                         target_means=[.0] * 4, target_stds=[1.0] * 4),
-        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
-                      alpha=0.25, loss_weight=1.0),
-        loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
-        loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True,
-                             loss_weight=1.0),
-        train_cfg=dict(assigner=dict(type='ATSSAssigner', topk=18),
-                       allowed_border=-1, pos_weight=-1, debug=False),
+        **iou_head_training_cfg(),
         test_cfg=ConfigDict(nms_pre=1000, min_bbox_size=0, score_thr=0.0,
                             nms=dict(type='nms', iou_threshold=0.65),
                             max_per_img=300))
@@ -110,16 +104,6 @@ def test_outputs_per_level():
         assert q.shape == (2, ANCHORS, size, size)
 
 
-class _Recorder(nn.Module):
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def forward(self, pred, target, avg_factor=None):
-        self.calls.append((pred.detach(), target.detach()))
-        return F.binary_cross_entropy_with_logits(
-            pred, target, reduction='sum') / avg_factor
 
 
 def test_iou_output_is_trained_against_the_iou_target():
@@ -127,7 +111,7 @@ def test_iou_output_is_trained_against_the_iou_target():
     the IoU of that positive's decoded box and its ground truth."""
     torch.manual_seed(1)
     head = _ours()
-    head.loss_centerness = _Recorder()
+    head.loss_centerness = LossRecorder()
     feats = [torch.randn(1, WIDTH, 16 // 2**i, 16 // 2**i) for i in range(3)]
     gt = InstanceData(bboxes=torch.tensor([[10., 12., 60., 70.],
                                            [50., 40., 120., 110.]]),

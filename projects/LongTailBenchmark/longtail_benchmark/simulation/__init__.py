@@ -4,10 +4,10 @@ CPU (issue 16). Entry point: :func:`simulate`."""
 from .config import BENCHMARK_CONFIG, FL_BEST_CONFIG, SimulatorConfig
 from .simulator import (LOSS_VARIANTS, TABLE3, TABLE4, DenseClassifier,
                         build_loss, simulate)
-from .world import LongTailWorld, category_image_counts
+from .world import LongTailWorld, simulated_image_counts
 
 __all__ = [
     'BENCHMARK_CONFIG', 'DenseClassifier', 'FL_BEST_CONFIG', 'LOSS_VARIANTS',
     'LongTailWorld', 'SimulatorConfig', 'TABLE3', 'TABLE4', 'build_loss',
-    'category_image_counts', 'simulate'
+    'simulated_image_counts', 'simulate'
 ]

@@ -11,7 +11,7 @@ from mmdet_efl.datasets.longtail import METRIC_KEYS
 from .config import SimulatorConfig
 from .figures import plot_exposure_sweep, plot_trajectories
 from .simulator import LOSS_VARIANTS
-from .sweep import Job, by_setting, mean_std, paired, run_jobs
+from .sweep import SweepRun, by_setting, mean_std, paired, run_sweep
 
 
 def _value(text: str):
@@ -65,12 +65,12 @@ def simulator_main(argv: Optional[List[str]] = None) -> dict:
     if args.grid:
         key, values = args.grid.split('=', 1)
         grid = [(f'{key}={v}', {key: _value(v)}) for v in values.split(',')]
-    jobs = [Job(tag, loss, seed, changes) for tag, changes in grid
-            for seed in seeds for loss in args.losses]
+    sweep = [SweepRun(tag, loss, seed, changes) for tag, changes in grid
+             for seed in seeds for loss in args.losses]
     os.makedirs(args.out_dir, exist_ok=True)
-    records = run_jobs(jobs, args.out_dir, base, args.workers)
-    summary = summarise(records, args.losses)
-    print(format_summary(summary))
+    records = run_sweep(sweep, args.out_dir, base, args.workers)
+    summary = summarise_sweep(records, args.losses)
+    print(format_sweep(summary))
     with open(osp.join(args.out_dir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     first = {tag: setting[seeds[0]] for (tag, loss), setting in
@@ -88,7 +88,7 @@ def simulator_main(argv: Optional[List[str]] = None) -> dict:
     return summary
 
 
-def summarise(records: List[dict], losses: List[str]) -> Dict:
+def summarise_sweep(records: List[dict], losses: List[str]) -> Dict:
     """Per setting: each loss's per-seed AP and final ``G_j``, mean and
     std, paired differences to ``losses[0]``, and the regime checks of
     ``losses[0]``'s runs (seed means)."""
@@ -133,7 +133,7 @@ def summarise(records: List[dict], losses: List[str]) -> Dict:
     return out
 
 
-def format_summary(summary: Dict) -> str:
+def format_sweep(summary: Dict) -> str:
     lines = []
     for tag, entry in summary.items():
         lines.append(f'== {tag}')

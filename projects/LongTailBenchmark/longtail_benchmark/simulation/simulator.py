@@ -324,9 +324,8 @@ def _simulate(config: SimulatorConfig, loss: Union[str, dict], seed: int,
         per_category.update({k: v.double().numpy().tolist() for k, v in
                              loss_fn.category_values().items()
                              if k != 'grad_ratio'})
-        out['stationarity'] = _stationarity(win, win_n,
-                                            bias_group['weight_decay'],
-                                            world.groups)
+        out['stationarity'] = _window_stationarity(
+            win, win_n, bias_group['weight_decay'], world.groups)
         neg_total = loss_fn.neg_grad.double()
         out['bias_identity'] = dict(
             pos_total=loss_fn.pos_grad.double().tolist(),
@@ -361,8 +360,9 @@ def _group_medians(values: Tensor, groups: Dict[str, list]
             for g in _present(groups)}
 
 
-def _stationarity(win: Dict[str, Tensor], n: int, bias_decay: float,
-                  groups: Dict[str, list]) -> Dict:
+def _window_stationarity(win: Dict[str, Tensor], n: int,
+                         bias_decay: float,
+                         groups: Dict[str, list]) -> Dict:
     """Window means of the per-iteration masses, bias and bias drive
     ``dL/db + lambda_b b``, and the two sides of the stationary relation
     ``1 - pos/neg = lambda_b |b| / neg`` (which assumes zero drive)."""

@@ -6,14 +6,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmdet_efl.datasets.longtail import GROUP_ORDER
-from ..jobs import Job as RunJob
-from ..jobs import run_jobs as run_all
+from ..jobs import Job, run_jobs
 from .config import SimulatorConfig
 from .simulator import simulate
 
 
 @dataclass(frozen=True)
-class Job:
+class SweepRun:
     """One run: ``tag`` names the setting (``changes`` to the base config),
     ``loss`` a :data:`~longtail_benchmark.simulation.LOSS_VARIANTS` name."""
     tag: str
@@ -35,34 +34,34 @@ def simulate_record(tag: str, loss: str, seed: int, changes: Dict,
                 result=result)
 
 
-def run_jobs(jobs: Sequence[Job], out_dir: str,
-             base: Optional[SimulatorConfig] = None,
-             workers: int = 1,
-             log: Optional[Callable[[str], None]] = print) -> List[dict]:
-    """Runs the jobs not yet saved under ``<out_dir>/runs/`` (one JSON
-    record per run: ``tag, loss, seed, changes, result``), ``workers`` at
+def run_sweep(sweep: Sequence[SweepRun], out_dir: str,
+              base: Optional[SimulatorConfig] = None,
+              workers: int = 1,
+              log: Optional[Callable[[str], None]] = print) -> List[dict]:
+    """Runs the sweep's runs not yet saved under ``<out_dir>/runs/`` (one
+    JSON record per run: ``tag, loss, seed, changes, result``), ``workers`` at
     once, so an interrupted sweep resumes where it stopped
     (:func:`longtail_benchmark.jobs.run_jobs`).
 
-    Returns all records of the jobs, in job order.
+    Returns all records of the sweep, in its order.
     """
     base = base or SimulatorConfig()
     runs = [
-        RunJob(_run_tag(job), simulate_record,
-               (job.tag, job.loss, job.seed, dict(job.changes), base))
-        for job in jobs
+        Job(_run_tag(job), simulate_record,
+            (job.tag, job.loss, job.seed, dict(job.changes), base))
+        for job in sweep
     ]
 
     def report(_, record: dict) -> None:
         if log is not None:
             log(summary_line(record))
 
-    done = run_all(runs, osp.join(out_dir, 'runs'), workers,
-                   desc='simulator runs', on_done=report)
+    done = run_jobs(runs, osp.join(out_dir, 'runs'), workers,
+                    desc='simulator runs', on_done=report)
     return [done[run.tag] for run in runs]
 
 
-def _run_tag(job: Job) -> str:
+def _run_tag(job: SweepRun) -> str:
     name = f'{job.tag}/{job.loss}_seed{job.seed}'
     return ''.join(c if c.isalnum() or c in '/_.-' else '_' for c in name)
 

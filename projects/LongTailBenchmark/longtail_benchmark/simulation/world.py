@@ -55,7 +55,7 @@ def _log_spread(n: int, lo: int, hi: int) -> np.ndarray:
     return np.clip(np.round(values), lo, hi).astype(np.int64)
 
 
-def category_image_counts(cfg: SimulatorConfig) -> np.ndarray:
+def simulated_image_counts(cfg: SimulatorConfig) -> np.ndarray:
     """Training images per category, most frequent first: LVIS's group
     ranges (rare 1-10, common 11-100, frequent 101-``max_images``) in the
     proportions of ``cfg.group_sizes``."""
@@ -92,7 +92,7 @@ class LongTailWorld:
         gen = torch.Generator().manual_seed(int(seed) * 7919 + 1)
         rng = np.random.default_rng([int(seed), 1])
 
-        counts = category_image_counts(cfg)
+        counts = simulated_image_counts(cfg)
         order = rng.permutation(C)  # label of the i-th most frequent
         self.image_counts = np.empty(C, dtype=np.int64)
         self.image_counts[order] = counts

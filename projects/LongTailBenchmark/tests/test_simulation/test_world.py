@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from longtail_benchmark.simulation import (LongTailWorld, SimulatorConfig,
-                                           category_image_counts)
+                                           simulated_image_counts)
 from longtail_benchmark.simulation.world import group_split
 
 TINY = SimulatorConfig(num_classes=12, num_train_images=150, max_images=120,
@@ -18,7 +18,7 @@ def test_groups_follow_lvis_v1_proportions_and_ranges():
     cfg = SimulatorConfig()
     # LVIS v1: 337 / 461 / 405 of 1203 categories
     assert group_split(cfg) == (28, 38, 34)
-    counts = category_image_counts(cfg)
+    counts = simulated_image_counts(cfg)
     assert len(counts) == 100
     rare, common, freq = counts[-28:], counts[34:72], counts[:34]
     assert rare.min() == 1 and rare.max() == 10
