@@ -34,7 +34,8 @@ def test_every_path_the_readmes_name_exists():
     pattern = re.compile(r'(?<![\w/.-])((?:configs|tools|docs|bench|projects)'
                          r'/[\w./-]+\.(?:py|sh|md|png|json))')
     missing = []
-    readmes = [REPO / 'README.md', *REPO.glob('docs/**/*.md'),
+    readmes = [REPO / 'README.md', REPO / 'configs/README.md',
+               *REPO.glob('docs/**/*.md'),
                *REPO.glob('projects/*/README.md'),
                *REPO.glob('projects/*/docs/*.md')]
     for readme in readmes:

@@ -3,9 +3,9 @@
 LVIS (Gupta et al., CVPR 2019, sec. 2; the v1 release) groups its
 categories by the number of training images they appear in: rare 1-10,
 common 11-100, frequent more than 100. EFL reports AP per group (EFL
-Table 2) and steers categories by what they see in training. Every part of
-this package that speaks of groups (the glyph generator, the hooks, the
-analysis, the simulator and the benchmark) takes from here the rule, the
+Table 2) and steers categories by what they see in training. What speaks
+of groups (the hooks and the analysis here; the long-tail project's glyph
+generator, simulator and benchmark) takes from here the rule, the
 group names and their order, the label-to-group maps, the LVIS metric's
 keys, how often each label occurs, and the dataset under sampling
 wrappers.

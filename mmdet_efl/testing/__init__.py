@@ -12,8 +12,10 @@ from .hooks import DumpStateHook
 from .iou_heads import iou_head_training_cfg
 from .loss_recorder import LossRecorder
 from .processes import free_port, run_together
+from .simulated_detections import simulate_detections
 
 __all__ = [
     'CapturedLog', 'DumpStateHook', 'LossRecorder', 'free_port',
-    'iou_head_training_cfg', 'mmengine_checkpoint_loaders', 'run_together'
+    'iou_head_training_cfg', 'mmengine_checkpoint_loaders', 'run_together',
+    'simulate_detections'
 ]

@@ -95,7 +95,7 @@ def test_entry_points_prepare_the_process_before_the_config(
     mmdet_efl``) install the safe checkpoint loaders and the lvis-api's
     numpy view, and let configs name ours as ``mmdet_efl::`` bases, before
     they read the config; the test starts from the process as importing
-    the package leaves it (tests/conftest.py)."""
+    the package leaves it (the repository's conftest.py)."""
     import lvis.eval
     import numpy as np
     from mmengine.config.utils import MODULE2PACKAGE

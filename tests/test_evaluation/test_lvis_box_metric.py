@@ -10,7 +10,7 @@ import mmdet_efl  # noqa: F401
 from longtail_benchmark.synthetic_longtail import (SyntheticSpec,
                                                    generate_dataset)
 from mmdet_efl.evaluation import evaluate_lvis
-from mmdet_efl.evaluation.functional import simulate_detections
+from mmdet_efl.testing import simulate_detections
 from mmdet_efl.testing import CapturedLog
 
 

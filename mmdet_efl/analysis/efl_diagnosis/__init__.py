@@ -14,7 +14,8 @@ EFL modulates category ``j`` only while its accumulated gradient ratio
   the recent per-iteration positive and negative gradient masses. With the
   classification bias and its weight decay from the checkpoint
   (``checkpoints``), these test the mechanism that keeps ``G_j`` below 1
-  (measured on the simulator, docs/longtail/when_efl_degenerates.md): at a
+  (measured on the simulator,
+  projects/LongTailBenchmark/docs/when_efl_degenerates.md): at a
   stationary point ``dL/db_j = neg_j - pos_j + lambda_b b_j = 0``, so
   ``1 - pos_j / neg_j = lambda_b |b_j| / neg_j``.
 

@@ -1,6 +1,6 @@
 """The verdict of a diagnosis, its reason and what would move the run back
 into EFL's regime, as text (the mechanism is measured on the simulator,
-docs/longtail/when_efl_degenerates.md)."""
+projects/LongTailBenchmark/docs/when_efl_degenerates.md)."""
 from typing import List, Optional
 
 from ..regime import MAX_RARE_OVER_FREQ_GRAD_RATIO, rare_over_frequent

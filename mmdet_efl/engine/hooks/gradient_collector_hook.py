@@ -222,8 +222,8 @@ class GradientCollectorHook(Hook):
         optimisers (``fused=True``) skip inside their ``step``, to which
         the scaler hands ``optimizer.found_inf``. So wrapping the
         optimiser's ``step`` tells the steps it applied; a step is due when
-        the optimiser wrapper updates in this iteration (``should_update()``, False while it
-        accumulates gradients).
+        the optimiser wrapper updates in this iteration (``should_update()``,
+        False while it accumulates gradients).
 
         Args:
             optim_wrapper: the runner's optimiser wrapper, after the

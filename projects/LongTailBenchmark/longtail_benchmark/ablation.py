@@ -1,9 +1,9 @@
 """The papers' ablations as one resumable command (issue 16).
 
-* On the loss-level simulator (:mod:`longtail_benchmark.simulation`), over many seeds:
-  EFL Table 3 (weighting factor only, focusing factor only, both), Table 4
-  (``s`` in {0, 1, 2, 4, 8, 12}), EQLv2&Focal (Table 1's baseline), and
-  focal loss under its own best recipe.
+* On the loss-level simulator (:mod:`longtail_benchmark.simulation`), over
+  many seeds: EFL Table 3 (weighting factor only, focusing factor only,
+  both), Table 4 (``s`` in {0, 1, 2, 4, 8, 12}), EQLv2&Focal (Table 1's
+  baseline), and focal loss under its own best recipe.
 * On the detector benchmark (:mod:`longtail_benchmark.benchmark`),
   over a few seeds: FL and EFL under the benchmark recipe, and FL under its
   own best recipe.

@@ -139,8 +139,8 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
 
 def detector_job(config: str, name: str, data_root: str, work_dir: str,
                  seed: int, max_epochs: Optional[int] = None) -> Job:
-    """The :class:`~longtail_benchmark.jobs.Job` of one benchmark run, working in
-    ``<work_dir>/<name>_seed<seed>``."""
+    """The :class:`~longtail_benchmark.jobs.Job` of one benchmark run,
+    working in ``<work_dir>/<name>_seed<seed>``."""
     tag = f'{name.lower()}_seed{seed}'
     return Job(tag, train_job,
                (config, data_root, osp.join(work_dir, tag), seed,

@@ -67,8 +67,9 @@ def reproducible_cpu_env() -> Dict[str, str]:
     """The environment variables that make the benchmark's numbers the same
     on x86-64 CPUs with AVX2 of one vendor (see the module doc;
     :data:`REPRODUCIBLE_CPU_KERNELS`; a value the user has set already is
-    kept, with a warning if it is another cap). Costs time on CPUs with wider vectors (6-epoch benchmark run on
-    an AVX512 AMD EPYC: 618 s against 496 s). Empty, with a warning, on
+    kept, with a warning if it is another cap). Costs time on CPUs with
+    wider vectors (6-epoch benchmark run on an AVX512 AMD EPYC: 618 s
+    against 496 s). Empty, with a warning, on
     CPUs without AVX2 (ARM, old x86): their numbers cannot match the
     committed ones.
 

@@ -73,8 +73,8 @@ def test_current_head_numbers_agree():
     """docs/results_current_head.json: FL and EFL retrained with
     the current ATSSIoUHead. The paired differences are the per-seed
     differences, and the cls x IoU selection is the runs' own test."""
-    r = json.loads((REPO / 'projects/LongTailBenchmark/docs/results_current_head.json')
-                   .read_text())['detector']
+    r = json.loads((REPO / 'projects/LongTailBenchmark/docs/'
+                    'results_current_head.json').read_text())['detector']
     assert r['seeds'] == [0, 1, 2]
     selection = r['candidate_selection']['runs']
     for key in METRICS:

@@ -1,26 +1,27 @@
 """Test finished ATSSIoUHead runs under the old and the new test-time
 candidate selection (ranked by class score, or by class x IoU).
 
-    python projects/LongTailBenchmark/tools/candidate_selection.py RUN_DIR [RUN_DIR ...] \
+    python projects/LongTailBenchmark/tools/candidate_selection.py \
+        RUN_DIR [RUN_DIR ...] \
         [--out selection.json]
 
 Each RUN_DIR is a finished run's work dir (its saved config and
 ``last_checkpoint``). Prints AP / APr / APc / APf (%) per run under both
 selections and the difference. See ``longtail_benchmark.candidate_selection``.
 """
+import argparse
+import json
+import os.path as osp
 import sys
 from pathlib import Path
 
 # The project is not installed with the plugin: put its package (the folder
 # above this one) on the path, whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import argparse
-import json
-import os.path as osp
 
 from longtail_benchmark.candidate_selection import (  # noqa: E402
     SELECTIONS, compare_candidate_selection, run_files)
-from mmdet_efl.datasets.longtail import METRIC_KEYS
+from mmdet_efl.datasets.longtail import METRIC_KEYS  # noqa: E402
 
 
 def main() -> None:

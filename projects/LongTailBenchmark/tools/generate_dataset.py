@@ -1,25 +1,27 @@
 """Generate the synthetic long-tailed detection dataset (LVIS v1 format).
 
-    python projects/LongTailBenchmark/tools/generate_dataset.py data/synthetic_lvis --seed 0
-    python projects/LongTailBenchmark/tools/generate_dataset.py data/synthetic_coco --balanced
-    python projects/LongTailBenchmark/tools/generate_dataset.py data/synthetic_lvis \
+    python projects/LongTailBenchmark/tools/generate_dataset.py \
+        data/synthetic_lvis --seed 0
+    python projects/LongTailBenchmark/tools/generate_dataset.py \
+        data/synthetic_coco --balanced
+    python projects/LongTailBenchmark/tools/generate_dataset.py \
+        data/synthetic_lvis \
         --openimages data/synthetic_openimages
 
 See ``longtail_benchmark.synthetic_longtail`` for what is drawn.
 """
+import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 # The project is not installed with the plugin: put its package (the folder
 # above this one) on the path, whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import argparse
-import dataclasses
 
-from longtail_benchmark.synthetic_longtail import (SyntheticSpec,
-                                                   dataset_summary,
-                                                   generate_dataset)
-from mmdet_efl.datasets import export_openimages_challenge
+from longtail_benchmark.synthetic_longtail import (  # noqa: E402
+    SyntheticSpec, dataset_summary, generate_dataset)
+from mmdet_efl.datasets import export_openimages_challenge  # noqa: E402
 
 
 def main() -> None:

@@ -1,21 +1,22 @@
 """EFL Tables 3 and 4 on the simulator and FL vs EFL on the detector, as
 one resumable command.
 
-    python projects/LongTailBenchmark/tools/longtail_ablation.py [--out work_dirs/longtail_ablation] \
+    python projects/LongTailBenchmark/tools/longtail_ablation.py \
+        [--out work_dirs/longtail_ablation] \
         [--sim-seeds 0 1 ... 9] [--det-seeds 0 1 2] [--only simulator]
 
 Finished runs are kept under OUT/runs/ and read back when the command is
 run again. See ``longtail_benchmark.ablation``.
 """
+import argparse
 import sys
 from pathlib import Path
 
 # The project is not installed with the plugin: put its package (the folder
 # above this one) on the path, whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import argparse
 
-from longtail_benchmark.ablation import run_ablation
+from longtail_benchmark.ablation import run_ablation  # noqa: E402
 
 
 def main() -> None:

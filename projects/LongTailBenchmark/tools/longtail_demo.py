@@ -1,24 +1,26 @@
 """The embedded long-tail benchmark: FL vs EFL on the generated glyph
 dataset (LVIS v1 format), with the regime checks.
 
-    python projects/LongTailBenchmark/tools/longtail_demo.py [--schedule {demo,benchmark}] \
+    python projects/LongTailBenchmark/tools/longtail_demo.py \
+        [--schedule {demo,benchmark}] \
         [--seeds 0 1 2] [--work-dir DIR] [--runs FL EFL 'FL stock decay']
 
 ``--schedule demo`` (the default, ``make demo``) trains the 4-epoch demo
 configs, about 13 minutes on 2 cores; ``--schedule benchmark`` the 6-epoch
-configs of ``make ablation`` and ``projects/LongTailBenchmark/docs/results.json``. See
+configs of ``make ablation`` and the project's ``docs/results.json``. See
 ``longtail_benchmark.benchmark``.
 """
+import argparse
 import sys
 from pathlib import Path
 
 # The project is not installed with the plugin: put its package (the folder
 # above this one) on the path, whatever the working directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import argparse
 
-from longtail_benchmark import run_longtail_benchmark
-from longtail_benchmark.benchmark import BENCHMARK_CONFIGS, DEMO_CONFIGS
+from longtail_benchmark import run_longtail_benchmark  # noqa: E402
+from longtail_benchmark.benchmark import (  # noqa: E402
+    BENCHMARK_CONFIGS, DEMO_CONFIGS)
 
 SCHEDULES = {'demo': DEMO_CONFIGS, 'benchmark': BENCHMARK_CONFIGS}
 

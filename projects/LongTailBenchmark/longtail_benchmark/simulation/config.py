@@ -49,7 +49,8 @@ class SimulatorConfig:
             without computing every anchor.
         background_samples: background anchors computed per image and step.
 
-    Evaluation (LVIS style, see :mod:`longtail_benchmark.simulation.evaluation`):
+    Evaluation (LVIS style, see
+    :mod:`longtail_benchmark.simulation.evaluation`):
 
     Args:
         eval_fraction: evaluation images of a category, relative to its

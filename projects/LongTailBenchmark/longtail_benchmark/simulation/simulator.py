@@ -2,8 +2,8 @@
 
 The model is a learnable feature layer and a linear classifier,
 ``logits = W relu(U x + c) + b``, over the anchors of
-:class:`~longtail_benchmark.simulation.world.LongTailWorld`, with the bias at the
-prior (0.001, EFL's LVIS runs). Losses are built from mmdet's registry
+:class:`~longtail_benchmark.simulation.world.LongTailWorld`, with the bias
+at the prior (0.001, EFL's LVIS runs). Losses are built from mmdet's registry
 (the package's EFL family, or mmdet's ``FocalLoss``) and called the way
 mmdet's dense heads call them: labels with background ``C``, per-sample
 weights and ``avg_factor`` = number of positives. Category-adaptive losses
