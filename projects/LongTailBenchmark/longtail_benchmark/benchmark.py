@@ -33,10 +33,8 @@ from .jobs import Job, run_jobs
 from .report import format_regime, format_table, regime_entry, regime_report
 from .synthetic_longtail import (SyntheticSpec, dataset_summary,
                                  generate_dataset)
-# the run's own pieces, named here too: the ablation and the tests reach
-# them through this module
-from .training import (GRAD_RATIO_KEY, RUN_THREADS, demo_config,  # noqa
-                       fig2_statistics, train_and_test, train_job)
+from .training import (GRAD_RATIO_KEY, demo_config, fig2_statistics,
+                       train_job)
 
 #: the project's folder (``projects/LongTailBenchmark``)
 PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -100,8 +98,8 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
             instead of trained again, so an interrupted sweep resumes where
             it stopped (:func:`longtail_benchmark.jobs.run_jobs`).
         workers: runs trained at once, each in its own process (spawned;
-            every run has ``RUN_THREADS`` threads, so the numbers are the
-            same for any ``workers``).
+            every run has :data:`~.training.RUN_THREADS` threads, so the
+            numbers are the same for any ``workers``).
         pin_cpu_kernels: train each run in a spawned process whose CPU
             kernels are capped at AVX2
             (:func:`~longtail_benchmark.environment.reproducible_cpu_env`), so
@@ -114,7 +112,7 @@ def run_detector(names: Sequence[str], data_root: str, work_dir: str,
             trains in this process.
 
     Returns:
-        ``{name: [result per seed]}`` (see :func:`train_and_test`).
+        ``{name: [result per seed]}`` (see :func:`~.training.train_and_test`).
     """
     configs = configs or BENCHMARK_CONFIGS
     unknown = sorted(set(names) - set(configs))

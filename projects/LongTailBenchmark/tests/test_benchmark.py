@@ -127,10 +127,12 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path, monkeypatch):
     saved = _run(0.5, 0.4, 0.5, 0.6)
     (cache / 'efl_seed3.json').write_text(json.dumps(saved))
 
-    def must_not_train(cfg):
+    def must_not_train(*args, **kwargs):
         raise AssertionError('a cached run was trained again')
 
-    monkeypatch.setattr(bench, 'train_and_test', must_not_train)
+    # the function each run's job calls (detector_job), so that a run that
+    # is not read back fails here, before any config is read
+    monkeypatch.setattr(bench, 'train_job', must_not_train)
     results = bench.run_detector(['EFL'], 'unused', str(tmp_path), [3],
                                  cache_dir=str(cache),
                                  pin_cpu_kernels=False)
